@@ -1,0 +1,122 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names as gorm reports them (db.Dialector.Name()).
+const (
+	DialectPostgres = "postgres"
+	DialectSQLite   = "sqlite"
+)
+
+// Open connects to the database named by rawURL: "postgres://…" (or "postgresql://…") for production,
+// "sqlite:PATH" for the embedded store. It pings the database, so an unreachable server is reported here,
+// with a message that names the problem but never the password.
+func Open(ctx context.Context, rawURL string) (*gorm.DB, error) {
+	cfg := &gorm.Config{
+		TranslateError: true,
+		Logger:         logger.Discard,
+		NowFunc:        func() time.Time { return time.Now().UTC() },
+	}
+	switch {
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		u, err := url.Parse(rawURL)
+		if err != nil || u.Host == "" {
+			return nil, errors.New("database URL: malformed postgres URL (want postgres://user:pass@host:port/dbname)")
+		}
+		db, err := gorm.Open(postgres.New(postgres.Config{DSN: withUTC(u).String()}), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %w", redact(u), err)
+		}
+		sqlDB, err := db.DB()
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %w", redact(u), err)
+		}
+		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxIdleConns(20)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := sqlDB.PingContext(pingCtx); err != nil {
+			_ = sqlDB.Close()
+			return nil, fmt.Errorf("database %s is not reachable: %s", redact(u), firstLine(err))
+		}
+		return db, nil
+	case strings.HasPrefix(rawURL, "sqlite:"):
+		path := strings.TrimPrefix(rawURL, "sqlite:")
+		path = strings.TrimPrefix(path, "//")
+		if path == "" {
+			return nil, errors.New("database URL: sqlite: needs a file path, as in sqlite:./kangrow-dev.db")
+		}
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("database %s: %w", rawURL, err)
+			}
+		}
+		// One connection: SQLite has a single writer, and a pool of one makes every transaction wait its
+		// turn instead of failing with SQLITE_BUSY. The adapter never needs a second connection while it
+		// holds a transaction, so this cannot deadlock.
+		dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_time_format=sqlite"
+		db, err := gorm.Open(sqlite.Open(dsn), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %s", rawURL, firstLine(err))
+		}
+		sqlDB, err := db.DB()
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %w", rawURL, err)
+		}
+		sqlDB.SetMaxOpenConns(1)
+		if err := sqlDB.PingContext(ctx); err != nil {
+			_ = sqlDB.Close()
+			return nil, fmt.Errorf("database %s: %s", rawURL, firstLine(err))
+		}
+		return db, nil
+	case rawURL == "":
+		return nil, errors.New("database URL is empty: set KANGROW_DATABASE_URL (postgres://… or sqlite:PATH)")
+	default:
+		return nil, errors.New("database URL: unsupported scheme (want postgres://… or sqlite:PATH)")
+	}
+}
+
+// Close releases the connection pool behind db.
+func Close(db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// withUTC pins the session time zone: the seed's columns are "timestamp without time zone" and hold UTC.
+func withUTC(u *url.URL) *url.URL {
+	c := *u
+	q := c.Query()
+	if q.Get("timezone") == "" && q.Get("TimeZone") == "" {
+		q.Set("timezone", "UTC")
+	}
+	c.RawQuery = q.Encode()
+	return &c
+}
+
+func redact(u *url.URL) string { return u.Redacted() }
+
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
