@@ -1,0 +1,87 @@
+package provider
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/ory/fosite"
+)
+
+// Token serves the token endpoint (RFC 6749 §3.2): authorization_code, refresh_token and
+// client_credentials. fosite authenticates the client, validates the grant and writes every body.
+func (p *Provider) Token(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ar, err := p.oauth2.NewAccessRequest(ctx, r, NewSession())
+	if err != nil {
+		p.writeAccessError(w, r, ar, err)
+		return
+	}
+	if ar.GetGrantTypes().ExactOne("client_credentials") {
+		// RFC 6749 §4.4: fosite has checked the requested scopes against the client's; grant them, less
+		// the scopes that only mean something for a user.
+		for _, s := range ar.GetRequestedScopes() {
+			if s != "openid" && s != "offline_access" {
+				ar.GrantScope(s)
+			}
+		}
+		if s, ok := ar.GetSession().(*Session); ok {
+			s.ClientID = ar.GetClient().GetID()
+		}
+	}
+	resp, err := p.oauth2.NewAccessResponse(ctx, ar)
+	if err != nil {
+		if errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+			// The code was redeemed by a request that raced this one: a second use all the same, so what
+			// the first redemption issued is revoked (RFC 6749 §4.1.2, RFC 9700 §4.5).
+			_ = p.store.RevokeAccessToken(ctx, ar.GetID())
+			_ = p.store.RevokeRefreshToken(ctx, ar.GetID())
+		}
+		p.writeAccessError(w, r, ar, grantError(err))
+		return
+	}
+	p.oauth2.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// grantError turns the storage outcomes of a lost race into invalid_grant (RFC 6749 §5.2): a code
+// already redeemed, a refresh token already rotated or revoked, or a conflicting concurrent update.
+// fosite reports some of these as server_error or invalid_request because it checked the grant before
+// the race was decided.
+func grantError(err error) error {
+	switch {
+	case errors.Is(err, fosite.ErrInvalidatedAuthorizeCode),
+		errors.Is(err, fosite.ErrInactiveToken),
+		errors.Is(err, fosite.ErrSerializationFailure),
+		errors.Is(err, fosite.ErrNotFound):
+		return fosite.ErrInvalidGrant.WithWrap(err).WithHint("The authorization grant was already used, revoked or is no longer valid.")
+	}
+	return err
+}
+
+// writeAccessError writes fosite's JSON error, with the WWW-Authenticate challenge RFC 6749 §5.2
+// requires when a client that used HTTP Basic fails to authenticate.
+func (p *Provider) writeAccessError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error) {
+	if errors.Is(err, fosite.ErrInvalidClient) && strings.HasPrefix(r.Header.Get("Authorization"), "Basic ") {
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+p.cfg.Issuer+`"`)
+	}
+	p.oauth2.WriteAccessError(r.Context(), w, ar, err)
+}
+
+// Revoke serves RFC 7009 token revocation. Revoking a refresh token revokes its grant's access tokens
+// too (§2.1); an unknown token is answered 200 (§2.2).
+func (p *Provider) Revoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	err := p.oauth2.NewRevocationRequest(ctx, r)
+	p.oauth2.WriteRevocationResponse(ctx, w, err)
+}
+
+// Introspect serves RFC 7662 token introspection for authenticated clients.
+func (p *Provider) Introspect(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ir, err := p.oauth2.NewIntrospectionRequest(ctx, r, NewSession())
+	if err != nil {
+		p.oauth2.WriteIntrospectionError(ctx, w, err)
+		return
+	}
+	p.oauth2.WriteIntrospectionResponse(ctx, w, ir)
+}
