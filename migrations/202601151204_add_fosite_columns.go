@@ -1,0 +1,112 @@
+package migrations
+
+// addFositeColumns gives users_tokens and refresh_tokens what fosite needs to rebuild a request
+// (docs/schema.md, 202601151204). Every new column is NULLable or has a default, so login-session and
+// email rows, and rows written before this migration, stay valid: no seed constraint is weakened.
+var addFositeColumns = newMigration("202601151204", "add fosite columns", script{
+	postgres: []string{
+		`ALTER TABLE users_tokens
+  ADD COLUMN request_id varchar(255),
+  ADD COLUMN client_id varchar(255),
+  ADD CONSTRAINT users_tokens_client_id_fkey FOREIGN KEY (client_id) REFERENCES clients (id) ON DELETE CASCADE,
+  ADD COLUMN requested_at timestamp,
+  ADD COLUMN requested_scopes jsonb,
+  ADD COLUMN granted_scopes jsonb,
+  ADD COLUMN requested_audience jsonb,
+  ADD COLUMN granted_audience jsonb,
+  ADD COLUMN form_data text,
+  ADD COLUMN session_data jsonb,
+  ADD COLUMN active boolean NOT NULL DEFAULT true,
+  ADD COLUMN expires_at timestamp`,
+		`ALTER TABLE refresh_tokens
+  ADD COLUMN request_id varchar(255),
+  ADD COLUMN client_id varchar(255),
+  ADD CONSTRAINT refresh_tokens_client_id_fkey FOREIGN KEY (client_id) REFERENCES clients (id) ON DELETE CASCADE,
+  ADD COLUMN requested_at timestamp,
+  ADD COLUMN requested_scopes jsonb,
+  ADD COLUMN granted_scopes jsonb,
+  ADD COLUMN requested_audience jsonb,
+  ADD COLUMN granted_audience jsonb,
+  ADD COLUMN form_data text,
+  ADD COLUMN session_data jsonb`,
+		`CREATE INDEX users_tokens_request_id_index ON users_tokens (request_id)`,
+		`CREATE INDEX users_tokens_client_id_index ON users_tokens (client_id)`,
+		`CREATE INDEX users_tokens_expires_at_index ON users_tokens (expires_at)`,
+		`CREATE INDEX refresh_tokens_request_id_index ON refresh_tokens (request_id)`,
+		`CREATE INDEX refresh_tokens_client_id_index ON refresh_tokens (client_id)`,
+	},
+	// SQLite adds one column per statement. ADD COLUMN may carry REFERENCES only while its default is
+	// NULL (checked with SQLite 3.41, which the pure-Go driver bundles), as client_id's is.
+	sqlite: []string{
+		`ALTER TABLE users_tokens ADD COLUMN request_id VARCHAR(255)`,
+		`ALTER TABLE users_tokens ADD COLUMN client_id VARCHAR(255) CONSTRAINT users_tokens_client_id_fkey REFERENCES clients (id) ON DELETE CASCADE`,
+		`ALTER TABLE users_tokens ADD COLUMN requested_at DATETIME`,
+		`ALTER TABLE users_tokens ADD COLUMN requested_scopes TEXT`,
+		`ALTER TABLE users_tokens ADD COLUMN granted_scopes TEXT`,
+		`ALTER TABLE users_tokens ADD COLUMN requested_audience TEXT`,
+		`ALTER TABLE users_tokens ADD COLUMN granted_audience TEXT`,
+		`ALTER TABLE users_tokens ADD COLUMN form_data TEXT`,
+		`ALTER TABLE users_tokens ADD COLUMN session_data TEXT`,
+		`ALTER TABLE users_tokens ADD COLUMN active BOOLEAN NOT NULL DEFAULT true`,
+		`ALTER TABLE users_tokens ADD COLUMN expires_at DATETIME`,
+		`ALTER TABLE refresh_tokens ADD COLUMN request_id VARCHAR(255)`,
+		`ALTER TABLE refresh_tokens ADD COLUMN client_id VARCHAR(255) CONSTRAINT refresh_tokens_client_id_fkey REFERENCES clients (id) ON DELETE CASCADE`,
+		`ALTER TABLE refresh_tokens ADD COLUMN requested_at DATETIME`,
+		`ALTER TABLE refresh_tokens ADD COLUMN requested_scopes TEXT`,
+		`ALTER TABLE refresh_tokens ADD COLUMN granted_scopes TEXT`,
+		`ALTER TABLE refresh_tokens ADD COLUMN requested_audience TEXT`,
+		`ALTER TABLE refresh_tokens ADD COLUMN granted_audience TEXT`,
+		`ALTER TABLE refresh_tokens ADD COLUMN form_data TEXT`,
+		`ALTER TABLE refresh_tokens ADD COLUMN session_data TEXT`,
+		`CREATE INDEX users_tokens_request_id_index ON users_tokens (request_id)`,
+		`CREATE INDEX users_tokens_client_id_index ON users_tokens (client_id)`,
+		`CREATE INDEX users_tokens_expires_at_index ON users_tokens (expires_at)`,
+		`CREATE INDEX refresh_tokens_request_id_index ON refresh_tokens (request_id)`,
+		`CREATE INDEX refresh_tokens_client_id_index ON refresh_tokens (client_id)`,
+	},
+}, script{
+	// Dropping a column drops its indexes and foreign key on PostgreSQL; they are named anyway so the
+	// rollback reads as the inverse of the migration.
+	postgres: []string{
+		`DROP INDEX users_tokens_request_id_index, users_tokens_client_id_index, users_tokens_expires_at_index,
+  refresh_tokens_request_id_index, refresh_tokens_client_id_index`,
+		`ALTER TABLE users_tokens
+  DROP CONSTRAINT users_tokens_client_id_fkey,
+  DROP COLUMN request_id, DROP COLUMN client_id, DROP COLUMN requested_at, DROP COLUMN requested_scopes,
+  DROP COLUMN granted_scopes, DROP COLUMN requested_audience, DROP COLUMN granted_audience,
+  DROP COLUMN form_data, DROP COLUMN session_data, DROP COLUMN active, DROP COLUMN expires_at`,
+		`ALTER TABLE refresh_tokens
+  DROP CONSTRAINT refresh_tokens_client_id_fkey,
+  DROP COLUMN request_id, DROP COLUMN client_id, DROP COLUMN requested_at, DROP COLUMN requested_scopes,
+  DROP COLUMN granted_scopes, DROP COLUMN requested_audience, DROP COLUMN granted_audience,
+  DROP COLUMN form_data, DROP COLUMN session_data`,
+	},
+	// SQLite (3.35+) refuses to drop an indexed column, so the indexes go first.
+	sqlite: []string{
+		`DROP INDEX users_tokens_request_id_index`,
+		`DROP INDEX users_tokens_client_id_index`,
+		`DROP INDEX users_tokens_expires_at_index`,
+		`DROP INDEX refresh_tokens_request_id_index`,
+		`DROP INDEX refresh_tokens_client_id_index`,
+		`ALTER TABLE users_tokens DROP COLUMN request_id`,
+		`ALTER TABLE users_tokens DROP COLUMN client_id`,
+		`ALTER TABLE users_tokens DROP COLUMN requested_at`,
+		`ALTER TABLE users_tokens DROP COLUMN requested_scopes`,
+		`ALTER TABLE users_tokens DROP COLUMN granted_scopes`,
+		`ALTER TABLE users_tokens DROP COLUMN requested_audience`,
+		`ALTER TABLE users_tokens DROP COLUMN granted_audience`,
+		`ALTER TABLE users_tokens DROP COLUMN form_data`,
+		`ALTER TABLE users_tokens DROP COLUMN session_data`,
+		`ALTER TABLE users_tokens DROP COLUMN active`,
+		`ALTER TABLE users_tokens DROP COLUMN expires_at`,
+		`ALTER TABLE refresh_tokens DROP COLUMN request_id`,
+		`ALTER TABLE refresh_tokens DROP COLUMN client_id`,
+		`ALTER TABLE refresh_tokens DROP COLUMN requested_at`,
+		`ALTER TABLE refresh_tokens DROP COLUMN requested_scopes`,
+		`ALTER TABLE refresh_tokens DROP COLUMN granted_scopes`,
+		`ALTER TABLE refresh_tokens DROP COLUMN requested_audience`,
+		`ALTER TABLE refresh_tokens DROP COLUMN granted_audience`,
+		`ALTER TABLE refresh_tokens DROP COLUMN form_data`,
+		`ALTER TABLE refresh_tokens DROP COLUMN session_data`,
+	},
+})
