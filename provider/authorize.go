@@ -37,7 +37,27 @@ func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (fosite.
 	case !ar.GetResponseTypes().ExactOne("code"):
 		return ar, fosite.ErrUnsupportedResponseType.WithHint("Only the authorization code flow (response_type=code) is supported.")
 	}
+	if err := checkPrompt(ar.GetRequestForm().Get("prompt")); err != nil {
+		return ar, err
+	}
 	return ar, nil
+}
+
+// checkPrompt refuses unknown prompt values and "none" with others before any page is shown (OIDC Core
+// §3.1.2.1); fosite would only notice when issuing the code, after the user had signed in.
+func checkPrompt(prompt string) error {
+	values := strings.Fields(prompt)
+	for _, v := range values {
+		switch v {
+		case "none", "login", "consent", "select_account":
+		default:
+			return fosite.ErrInvalidRequest.WithHintf("Unknown prompt value %q.", v)
+		}
+		if v == "none" && len(values) > 1 {
+			return fosite.ErrInvalidRequest.WithHint("prompt=none cannot be combined with other values.")
+		}
+	}
+	return nil
 }
 
 // CanRedirect reports whether errors about ar may be sent to its redirect URI. When the client is
@@ -102,8 +122,9 @@ type Grant struct {
 }
 
 // Authorize issues the authorization code for ar as decided in g and redirects back to the client
-// with code, state and iss (RFC 9207). On error it answers like WriteAuthorizeError.
-func (p *Provider) Authorize(ctx context.Context, w http.ResponseWriter, ar fosite.AuthorizeRequester, g Grant) {
+// with code, state and iss (RFC 9207). On error it answers like WriteAuthorizeError and returns the
+// error for the caller to log.
+func (p *Provider) Authorize(ctx context.Context, w http.ResponseWriter, ar fosite.AuthorizeRequester, g Grant) error {
 	for _, s := range g.Scopes {
 		if ar.GetRequestedScopes().Has(s) {
 			ar.GrantScope(s)
@@ -116,10 +137,11 @@ func (p *Provider) Authorize(ctx context.Context, w http.ResponseWriter, ar fosi
 	resp, err := p.oauth2.NewAuthorizeResponse(ctx, ar, session)
 	if err != nil {
 		p.WriteAuthorizeError(ctx, w, ar, err)
-		return
+		return err
 	}
 	resp.AddParameter("iss", p.cfg.Issuer)
 	p.oauth2.WriteAuthorizeResponse(ctx, w, ar, resp)
+	return nil
 }
 
 // newUserSession builds the provider session for a user's grant: the ID token claims that do not

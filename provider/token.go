@@ -12,6 +12,10 @@ import (
 // client_credentials. fosite authenticates the client, validates the grant and writes every body.
 func (p *Provider) Token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if noClientAuth(r) {
+		p.writeAccessError(w, r, nil, errNoClientAuth)
+		return
+	}
 	ar, err := p.oauth2.NewAccessRequest(ctx, r, NewSession())
 	if err != nil {
 		p.writeAccessError(w, r, ar, err)
@@ -71,17 +75,45 @@ func (p *Provider) writeAccessError(w http.ResponseWriter, r *http.Request, ar f
 // too (§2.1); an unknown token is answered 200 (§2.2).
 func (p *Provider) Revoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if noClientAuth(r) {
+		p.oauth2.WriteRevocationResponse(ctx, w, errNoClientAuth)
+		return
+	}
 	err := p.oauth2.NewRevocationRequest(ctx, r)
 	p.oauth2.WriteRevocationResponse(ctx, w, err)
 }
 
-// Introspect serves RFC 7662 token introspection for authenticated clients.
+// Introspect serves RFC 7662 token introspection for clients authenticated with HTTP Basic (the one
+// method fosite's introspection accepts, as discovery says).
 func (p *Provider) Introspect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if r.Header.Get("Authorization") == "" {
+		p.writeAccessError(w, r, nil, errNoClientAuth)
+		return
+	}
 	ir, err := p.oauth2.NewIntrospectionRequest(ctx, r, NewSession())
+	if errors.Is(err, fosite.ErrRequestUnauthorized) {
+		// RFC 7662 §2.3: bad credentials are answered as RFC 6749 §5.2 does, 401 invalid_client.
+		p.writeAccessError(w, r, nil, fosite.ErrInvalidClient.WithWrap(err))
+		return
+	}
 	if err != nil {
 		p.oauth2.WriteIntrospectionError(ctx, w, err)
 		return
 	}
 	p.oauth2.WriteIntrospectionResponse(ctx, w, ir)
+}
+
+// errNoClientAuth answers a request that names no client at all: RFC 6749 §5.2 lists "no client
+// authentication included" under invalid_client (401), where fosite would say invalid_request.
+var errNoClientAuth = fosite.ErrInvalidClient.WithHint("The request carries no client authentication.")
+
+func noClientAuth(r *http.Request) bool {
+	if r.Header.Get("Authorization") != "" {
+		return false
+	}
+	if err := r.ParseForm(); err != nil {
+		return false // fosite reports the malformed body
+	}
+	return r.PostForm.Get("client_id") == ""
 }

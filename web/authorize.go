@@ -128,7 +128,7 @@ func (s *server) runAuthorize(c *gin.Context, r *http.Request, f *flowState) {
 			granted = append(granted, scope)
 		}
 	}
-	s.p.Authorize(ctx, c.Writer, ar, provider.Grant{
+	err = s.p.Authorize(ctx, c.Writer, ar, provider.Grant{
 		User:           sess.user,
 		LoginSessionID: sess.row.ID.String(),
 		AuthTime:       sess.row.AuthenticatedAt.UTC(),
@@ -136,6 +136,9 @@ func (s *server) runAuthorize(c *gin.Context, r *http.Request, f *flowState) {
 		Scopes:         granted,
 		AMR:            []string{"pwd"},
 	})
+	if err != nil {
+		s.log.Warn("authorization code not issued", "request_id", c.GetString(requestIDKey), "err", err)
+	}
 }
 
 // needLogin reports whether the user must (re-)enter the password before the request can go on: no

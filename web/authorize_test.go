@@ -303,6 +303,13 @@ func TestUnknownPrompt(t *testing.T) {
 	if q.Get("error") != "invalid_request" || q.Get("state") != testState {
 		t.Fatalf("prompt=bogus → %v", q)
 	}
+	// Refused before any page: a browser without a login session is not sent to /login first.
+	for _, prompt := range []string{"bogus", "none login"} {
+		q = mustRedirectTo(t, env.newBrowser().get(authorizeURL(url.Values{"prompt": {prompt}})), appRedirect+"?")
+		if q.Get("error") != "invalid_request" || q.Get("state") != testState {
+			t.Fatalf("prompt=%q without a session → %v", prompt, q)
+		}
+	}
 }
 
 // TestConsentNeedsLoginSession: the consent page of a flow sends a browser without a login session to
