@@ -68,8 +68,13 @@ func Open(ctx context.Context, rawURL string) (*gorm.DB, error) {
 		}
 		// One connection: SQLite has a single writer, and a pool of one makes every transaction wait its
 		// turn instead of failing with SQLITE_BUSY. The adapter never needs a second connection while it
-		// holds a transaction, so this cannot deadlock.
-		dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_time_format=sqlite"
+		// holds a transaction, so this cannot deadlock. _txlock=immediate takes the write lock at BEGIN:
+		// another process on the same file (the CLI beside a dev server) then waits busy_timeout for it,
+		// where a deferred transaction upgrading its read lock fails at once with SQLITE_BUSY(_SNAPSHOT).
+		// No _time_format: with it, go-sqlite v1.21.2 ignores _txlock (applyQueryParams returns early),
+		// and its default already writes "2006-01-02 15:04:05.999999999-07:00", the very format that
+		// _time_format=sqlite names. The Store writes UTC only, so these strings compare as times.
+		dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 		db, err := gorm.Open(sqlite.Open(dsn), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("database %s: %s", rawURL, firstLine(err))
