@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gorm.io/gorm"
+
+	"github.com/kangrow/auth/migrations"
+	"github.com/kangrow/auth/storage"
+	"github.com/kangrow/auth/storage/password"
+)
+
+const (
+	// shutdownTimeout bounds how long in-flight requests may take to finish after SIGINT/SIGTERM.
+	shutdownTimeout = 15 * time.Second
+	// readyTimeout bounds the database ping behind /health/ready.
+	readyTimeout = 2 * time.Second
+
+	demoEmail       = "demo@kangrow.test"
+	demoClientID    = "demo"
+	demoRedirectURI = "http://localhost:8085/callback"
+)
+
+type serveOptions struct {
+	dev, skipMigrate bool
+}
+
+func (a *app) serveCmd() *cobra.Command {
+	var opts serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Apply pending migrations under a lock, then serve",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.serve(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.dev, "dev", false,
+		"development mode: embedded database, generated secret, demo user and client, text logs")
+	cmd.Flags().BoolVar(&opts.skipMigrate, "skip-migrate", false,
+		"do not apply pending migrations; refuse to start unless the schema is up to date")
+	return cmd
+}
+
+// serve runs the provider until ctx is cancelled, then shuts down gracefully.
+func (a *app) serve(ctx context.Context, opts serveOptions) error {
+	cfg, err := a.serveConfig(opts.dev)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.LogFormat, a.stderr)
+
+	db, err := storage.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = storage.Close(db) }()
+	if opts.skipMigrate {
+		if err := checkMigrated(ctx, db); err != nil {
+			return err
+		}
+	} else if err := migrations.Up(ctx, db); err != nil {
+		return err
+	}
+	store := storage.New(db)
+
+	if cfg.Dev {
+		if err := seedDemo(ctx, store, cfg, a.stdout); err != nil {
+			return err
+		}
+	}
+
+	srv, err := newServer(cfg, logger, db)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cfg.name(needAddr), err)
+	}
+	return runServer(ctx, srv, ln, logger, cfg)
+}
+
+// serveConfig loads and checks everything serve needs. Under --dev it first fills in the secret from
+// the file beside the dev database (creating it on first start).
+func (a *app) serveConfig(dev bool) (*Config, error) {
+	cfg, err := a.loadConfig(dev)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.need(needDatabase); err != nil {
+		return nil, err
+	}
+	if dev && cfg.Secret == "" {
+		s, path, err := devSecret(cfg.DatabaseURL)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Secret, cfg.origin[needSecret] = s, "dev secret file "+path
+	}
+	if err := cfg.need(needIssuer, needAddr, needAdmin, needSecret, needSMTP, needLog); err != nil {
+		return nil, err
+	}
+	if dev && cfg.origin[needIssuer] == "default" {
+		// serve --dev --addr :9000 should just work: follow the port unless the issuer was set.
+		if _, port, _ := net.SplitHostPort(cfg.Addr); port != "" && port != "0" {
+			cfg.Issuer = "http://localhost:" + port
+		}
+	}
+	return cfg, nil
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, nil))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+// newServer builds the public listener's http.Server. Routes of the provider and the browser pages
+// join here when the web package serves them; for now it answers the health checks.
+func newServer(cfg *Config, logger *slog.Logger, db *gorm.DB) (*http.Server, error) {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health/alive", func(w http.ResponseWriter, _ *http.Request) {
+		writeHealth(w, http.StatusOK, "ok")
+	})
+	mux.Handle("GET /health/ready", readyHandler(sqlDB, logger))
+	return &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}, nil
+}
+
+// pinger is what readiness needs from the database (*sql.DB has it).
+type pinger interface {
+	PingContext(ctx context.Context) error
+}
+
+// readyHandler answers 200 while the database answers a ping, 503 otherwise. The reason goes to the
+// log, not to the (unauthenticated) response.
+func readyHandler(db pinger, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := db.PingContext(ctx); err != nil {
+			logger.Warn("not ready: database ping failed", "err", err)
+			writeHealth(w, http.StatusServiceUnavailable, "unavailable")
+			return
+		}
+		writeHealth(w, http.StatusOK, "ok")
+	})
+}
+
+func writeHealth(w http.ResponseWriter, code int, status string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, _ = fmt.Fprintf(w, "{\"status\":%q}\n", status)
+}
+
+// runServer serves on ln until ctx is cancelled, then stops accepting and lets in-flight requests
+// finish for up to shutdownTimeout.
+func runServer(ctx context.Context, srv *http.Server, ln net.Listener, logger *slog.Logger, cfg *Config) error {
+	logger.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// seedDemo creates, on the first --dev start, a demo user and a demo client, and prints how to use
+// them. Their password and secret exist only as hashes afterwards, so later starts say so instead.
+func seedDemo(ctx context.Context, s *storage.Store, cfg *Config, w io.Writer) error {
+	userLine, err := seedDemoUser(ctx, s)
+	if err != nil {
+		return err
+	}
+	clientLine, err := seedDemoClient(ctx, s)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "KanGrow Auth development mode (not for production)\n"+
+		"  issuer:       %s\n"+
+		"  database:     %s\n"+
+		"  secret from:  %s\n"+
+		"  demo user:    %s\n"+
+		"  demo client:  %s\n",
+		cfg.Issuer, redactURL(cfg.DatabaseURL), cfg.name(needSecret), userLine, clientLine)
+	return err
+}
+
+func seedDemoUser(ctx context.Context, s *storage.Store) (string, error) {
+	switch _, err := s.GetUserByEmail(ctx, demoEmail); {
+	case err == nil:
+		return demoEmail + " (created on an earlier start; its password was printed then)", nil
+	case !errors.Is(err, storage.ErrNotFound):
+		return "", fmt.Errorf("demo user: %w", err)
+	}
+	pw := randomString(12, base64.RawURLEncoding)
+	hash, err := password.Hash(pw)
+	if err != nil {
+		return "", fmt.Errorf("demo user: hash password: %w", err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	first, last := "Demo", "User"
+	u := &storage.User{
+		Email: demoEmail, HashedPassword: &hash, EmailVerified: true, ConfirmedAt: &now,
+		FirstName: &first, LastName: &last,
+	}
+	if err := s.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return demoEmail + " (created by another process just now)", nil
+		}
+		return "", fmt.Errorf("demo user: %w", err)
+	}
+	return fmt.Sprintf("%s  password: %s", demoEmail, pw), nil
+}
+
+func seedDemoClient(ctx context.Context, s *storage.Store) (string, error) {
+	switch _, err := s.GetClientByID(ctx, demoClientID); {
+	case err == nil:
+		return demoClientID + " (created on an earlier start; its secret was printed then)", nil
+	case !errors.Is(err, storage.ErrNotFound):
+		return "", fmt.Errorf("demo client: %w", err)
+	}
+	c, secret, err := clientInput{
+		id:           demoClientID,
+		name:         "KanGrow demo app",
+		scope:        defaultScope,
+		redirectURIs: []string{demoRedirectURI},
+		grantTypes:   []string{grantAuthorizationCode, grantRefreshToken},
+	}.client()
+	if err != nil {
+		return "", fmt.Errorf("demo client: %w", err)
+	}
+	if err := s.CreateClient(ctx, c); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return demoClientID + " (created by another process just now)", nil
+		}
+		return "", fmt.Errorf("demo client: %w", err)
+	}
+	return fmt.Sprintf("%s  secret: %s  redirect URI: %s", demoClientID, secret, demoRedirectURI), nil
+}
+
+// redactURL hides the password of a URL for printing.
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	return "(unprintable URL)"
+}
