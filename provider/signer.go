@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -60,6 +61,7 @@ func (s *signer) Generate(ctx context.Context, claims jwt.MapClaims, header jwt.
 	}
 	delete(h, headerAlg)
 	delete(h, "kid")
+	claims = integralClaims(claims)
 	kid, key, ok := s.keys.Signing(alg)
 	if !ok {
 		return "", "", fmt.Errorf("no signing key for %s", alg)
@@ -116,3 +118,18 @@ func (s *signer) Hash(_ context.Context, in []byte) ([]byte, error) {
 
 // GetSigningMethodLength is the SHA-256 size: at_hash takes its left half.
 func (s *signer) GetSigningMethodLength(context.Context) int { return crypto.SHA256.Size() }
+
+// integralClaims returns claims with whole-number float64 values turned into int64. Claims kept in a
+// provider session come back from storage as JSON, where every number decodes as float64, and
+// go-jose's encoder writes large floats in exponent form ("updated_at":1.7e+09), which clients that
+// expect NumericDate integers (RFC 7519 §2) reject.
+func integralClaims(claims jwt.MapClaims) jwt.MapClaims {
+	out := make(jwt.MapClaims, len(claims))
+	for k, v := range claims {
+		if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			v = int64(f)
+		}
+		out[k] = v
+	}
+	return out
+}

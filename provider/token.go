@@ -92,7 +92,7 @@ func (p *Provider) Introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ir, err := p.oauth2.NewIntrospectionRequest(ctx, r, NewSession())
-	if errors.Is(err, fosite.ErrRequestUnauthorized) {
+	if errors.Is(err, fosite.ErrRequestUnauthorized) && !errors.Is(err, fosite.ErrInactiveToken) {
 		// RFC 7662 §2.3: bad credentials are answered as RFC 6749 §5.2 does, 401 invalid_client.
 		p.writeAccessError(w, r, nil, fosite.ErrInvalidClient.WithWrap(err))
 		return
