@@ -79,6 +79,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.migrateCmd(),
 		a.clientsCmd(),
 		a.usersCmd(),
+		a.keysCmd(),
 		a.versionCmd(),
 	)
 	return root

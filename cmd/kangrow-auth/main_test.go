@@ -24,7 +24,7 @@ func TestUnknownFlagAndCommand(t *testing.T) {
 		{"near miss", []string{"serv"}, `unknown command "serv" for "kangrow-auth" (did you mean "serve"?)`},
 		{"group without command", []string{"clients"}, "clients needs a command: create, list, get, delete"},
 		{"missing argument", []string{"users", "get"}, "users get needs ID_OR_EMAIL (got 0 arguments)"},
-		{"keys is not there yet", []string{"keys", "list"}, `unknown command "keys" for "kangrow-auth"`},
+		{"keys without command", []string{"keys"}, "keys needs a command: list, rotate"},
 		{"flag without value", []string{"serve", "--addr"}, "flag needs an argument: --addr"},
 	}
 	for _, tc := range tests {

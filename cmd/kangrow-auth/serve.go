@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"gorm.io/gorm"
 
 	"github.com/kangrow/auth/migrations"
 	"github.com/kangrow/auth/storage"
@@ -25,6 +25,8 @@ const (
 	shutdownTimeout = 15 * time.Second
 	// readyTimeout bounds the database ping behind /health/ready.
 	readyTimeout = 2 * time.Second
+	// cleanupInterval is how often serve deletes expired codes, tokens and grants.
+	cleanupInterval = 10 * time.Minute
 
 	demoEmail       = "demo@kangrow.test"
 	demoClientID    = "demo"
@@ -72,15 +74,7 @@ func (a *app) serve(ctx context.Context, opts serveOptions) error {
 	} else if err := migrations.Up(ctx, db); err != nil {
 		return err
 	}
-	store := storage.New(db)
-
-	if cfg.Dev {
-		if err := seedDemo(ctx, store, cfg, a.stdout); err != nil {
-			return err
-		}
-	}
-
-	srv, err := newServer(cfg, logger, db)
+	inst, err := newInstance(ctx, cfg, db, logger, nil)
 	if err != nil {
 		return err
 	}
@@ -88,7 +82,18 @@ func (a *app) serve(ctx context.Context, opts serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.name(needAddr), err)
 	}
-	return runServer(ctx, srv, ln, logger, cfg)
+	if cfg.Dev {
+		if err := seedDemo(ctx, inst.store, cfg, a.stdout); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
+
+	background, stop := context.WithCancel(ctx)
+	defer stop()
+	go reloadKeys(background, inst.keys, logger)
+	go cleanExpired(background, inst.store, logger)
+	return runServer(ctx, newHTTPServer(cfg, logger, inst.handler), ln, logger, cfg)
 }
 
 // serveConfig loads and checks everything serve needs. Under --dev it first fills in the secret from
@@ -127,54 +132,39 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, nil))
 }
 
-// newServer builds the public listener's http.Server. Routes of the provider and the browser pages
-// join here when the web package serves them; for now it answers the health checks.
-func newServer(cfg *Config, logger *slog.Logger, db *gorm.DB) (*http.Server, error) {
-	sqlDB, err := db.DB()
-	if err != nil {
-		return nil, fmt.Errorf("database: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health/alive", func(w http.ResponseWriter, _ *http.Request) {
-		writeHealth(w, http.StatusOK, "ok")
-	})
-	mux.Handle("GET /health/ready", readyHandler(sqlDB, logger))
+// newHTTPServer wraps the provider's handler in an http.Server with timeouts that bound slow clients.
+func newHTTPServer(cfg *Config, logger *slog.Logger, handler http.Handler) *http.Server {
 	return &http.Server{
 		Addr:              cfg.Addr,
-		Handler:           mux,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}, nil
+	}
 }
 
-// pinger is what readiness needs from the database (*sql.DB has it).
-type pinger interface {
-	PingContext(ctx context.Context) error
-}
-
-// readyHandler answers 200 while the database answers a ping, 503 otherwise. The reason goes to the
-// log, not to the (unauthenticated) response.
-func readyHandler(db pinger, logger *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
-		defer cancel()
-		if err := db.PingContext(ctx); err != nil {
-			logger.Warn("not ready: database ping failed", "err", err)
-			writeHealth(w, http.StatusServiceUnavailable, "unavailable")
+// cleanExpired deletes expired codes, tokens and grants every cleanupInterval until ctx ends, so the
+// token tables do not grow without bound. Several replicas doing it at once is harmless.
+func cleanExpired(ctx context.Context, store *storage.Store, logger *slog.Logger) {
+	t := time.NewTicker(cleanupInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
 			return
+		case <-t.C:
+			n, err := store.DeleteExpired(ctx, time.Now())
+			switch {
+			case err != nil && ctx.Err() == nil:
+				logger.Warn("delete expired tokens", "err", err)
+			case n > 0:
+				logger.Info("deleted expired tokens", "rows", n)
+			}
 		}
-		writeHealth(w, http.StatusOK, "ok")
-	})
-}
-
-func writeHealth(w http.ResponseWriter, code int, status string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_, _ = fmt.Fprintf(w, "{\"status\":%q}\n", status)
+	}
 }
 
 // runServer serves on ln until ctx is cancelled, then stops accepting and lets in-flight requests
@@ -202,23 +192,47 @@ func runServer(ctx context.Context, srv *http.Server, ln net.Listener, logger *s
 }
 
 // seedDemo creates, on the first --dev start, a demo user and a demo client, and prints how to use
-// them. Their password and secret exist only as hashes afterwards, so later starts say so instead.
+// them: a ready-to-open authorize URL (with PKCE) and the command that redeems its code. The password
+// and secret exist only as hashes afterwards, so later starts say so instead.
 func seedDemo(ctx context.Context, s *storage.Store, cfg *Config, w io.Writer) error {
 	userLine, err := seedDemoUser(ctx, s)
 	if err != nil {
 		return err
 	}
-	clientLine, err := seedDemoClient(ctx, s)
+	clientLine, secret, err := seedDemoClient(ctx, s)
 	if err != nil {
 		return err
 	}
+	if secret == "" {
+		secret = "DEMO_CLIENT_SECRET"
+	}
+	verifier := randomString(32, base64.RawURLEncoding)
+	sum := sha256.Sum256([]byte(verifier))
+	authorize := cfg.Issuer + "/oauth2/authorize?" + url.Values{
+		"client_id":             {demoClientID},
+		"response_type":         {"code"},
+		"redirect_uri":          {demoRedirectURI},
+		"scope":                 {defaultScope},
+		"state":                 {randomString(12, base64.RawURLEncoding)},
+		"nonce":                 {randomString(12, base64.RawURLEncoding)},
+		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
+		"code_challenge_method": {"S256"},
+	}.Encode()
 	_, err = fmt.Fprintf(w, "KanGrow Auth development mode (not for production)\n"+
 		"  issuer:       %s\n"+
 		"  database:     %s\n"+
 		"  secret from:  %s\n"+
 		"  demo user:    %s\n"+
-		"  demo client:  %s\n",
-		cfg.Issuer, redactURL(cfg.DatabaseURL), cfg.name(needSecret), userLine, clientLine)
+		"  demo client:  %s\n\n"+
+		"Sign in: open this URL, sign in as the demo user and approve; the browser then lands on\n"+
+		"%s?code=…, where nothing listens: copy the code from the address bar.\n"+
+		"  %s\n"+
+		"Redeem the code:\n"+
+		"  curl -s -u %s:%s -d grant_type=authorization_code -d code=CODE \\\n"+
+		"       -d redirect_uri=%s -d code_verifier=%s %s/oauth2/token\n\n",
+		cfg.Issuer, redactURL(cfg.DatabaseURL), cfg.name(needSecret), userLine, clientLine,
+		demoRedirectURI, authorize,
+		demoClientID, secret, url.QueryEscape(demoRedirectURI), verifier, cfg.Issuer)
 	return err
 }
 
@@ -249,12 +263,14 @@ func seedDemoUser(ctx context.Context, s *storage.Store) (string, error) {
 	return fmt.Sprintf("%s  password: %s", demoEmail, pw), nil
 }
 
-func seedDemoClient(ctx context.Context, s *storage.Store) (string, error) {
+// seedDemoClient creates the demo client unless it exists, and returns the line to print and the
+// plain secret (empty when the client was made earlier).
+func seedDemoClient(ctx context.Context, s *storage.Store) (string, string, error) {
 	switch _, err := s.GetClientByID(ctx, demoClientID); {
 	case err == nil:
-		return demoClientID + " (created on an earlier start; its secret was printed then)", nil
+		return demoClientID + " (created on an earlier start; its secret was printed then)", "", nil
 	case !errors.Is(err, storage.ErrNotFound):
-		return "", fmt.Errorf("demo client: %w", err)
+		return "", "", fmt.Errorf("demo client: %w", err)
 	}
 	c, secret, err := clientInput{
 		id:           demoClientID,
@@ -264,15 +280,15 @@ func seedDemoClient(ctx context.Context, s *storage.Store) (string, error) {
 		grantTypes:   []string{grantAuthorizationCode, grantRefreshToken},
 	}.client()
 	if err != nil {
-		return "", fmt.Errorf("demo client: %w", err)
+		return "", "", fmt.Errorf("demo client: %w", err)
 	}
 	if err := s.CreateClient(ctx, c); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
-			return demoClientID + " (created by another process just now)", nil
+			return demoClientID + " (created by another process just now)", "", nil
 		}
-		return "", fmt.Errorf("demo client: %w", err)
+		return "", "", fmt.Errorf("demo client: %w", err)
 	}
-	return fmt.Sprintf("%s  secret: %s  redirect URI: %s", demoClientID, secret, demoRedirectURI), nil
+	return fmt.Sprintf("%s  secret: %s  redirect URI: %s", demoClientID, secret, demoRedirectURI), secret, nil
 }
 
 // redactURL hides the password of a URL for printing.

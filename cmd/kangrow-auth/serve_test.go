@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -105,6 +105,7 @@ func TestServeDev(t *testing.T) {
 	if !strings.Contains(s.stderr.String(), "level=INFO") {
 		t.Errorf("--dev logs are not text: %s", s.stderr.String())
 	}
+	assertDevURLWorks(t, s, pw[1])
 	start := time.Now()
 	if err := s.stop(); err != nil {
 		t.Fatalf("serve returned %v after cancel, want nil", err)
@@ -187,33 +188,6 @@ func TestServeAddressInUse(t *testing.T) {
 	mustFail(t, e, []string{"serve", "--addr", ln.Addr().String()}, "--addr", "address already in use")
 }
 
-type fakePinger struct{ err error }
-
-func (f fakePinger) PingContext(context.Context) error { return f.err }
-
-func TestReadyHandler(t *testing.T) {
-	t.Parallel()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	tests := []struct {
-		name     string
-		err      error
-		wantCode int
-		wantBody string
-	}{
-		{"database answers", nil, http.StatusOK, `{"status":"ok"}`},
-		{"database down", errors.New("connection refused by 10.0.0.9"), http.StatusServiceUnavailable, `{"status":"unavailable"}`},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			srv := httpTestServer(t, readyHandler(fakePinger{tc.err}, logger))
-			code, body := get(t, srv+"/health/ready")
-			if code != tc.wantCode || strings.TrimSpace(body) != tc.wantBody {
-				t.Errorf("= %d %q, want %d %q", code, body, tc.wantCode, tc.wantBody)
-			}
-		})
-	}
-}
-
 func httpTestServer(t *testing.T, h http.Handler) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -275,5 +249,45 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("runServer did not return after shutdown")
+	}
+}
+
+// assertDevURLWorks follows the authorize URL --dev printed through the login and consent pages as the
+// demo user, and redeems the code exactly as the printed curl command does.
+func assertDevURLWorks(t *testing.T, s *server, demoPassword string) {
+	t.Helper()
+	out := s.stdout.String()
+	authorize := regexp.MustCompile(`(?m)^  (http://\S+/oauth2/authorize\?\S+)$`).FindStringSubmatch(out)
+	curl := regexp.MustCompile(`curl -s -u (\S+):(\S+) -d grant_type=authorization_code -d code=CODE \\\n\s+-d redirect_uri=(\S+) -d code_verifier=(\S+) (\S+)`).FindStringSubmatch(out)
+	if authorize == nil || curl == nil {
+		t.Fatalf("--dev did not print an authorize URL and a curl command:\n%s", out)
+	}
+	u, err := url.Parse(authorize[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The printed issuer follows the listener, but the test reaches it through s.base.
+	issuer := u.Scheme + "://" + u.Host
+	target := strings.Replace(authorize[1], issuer, s.base, 1)
+	b := newBrowser(t, s.base, demoRedirectURI)
+	b.iss = issuer
+	q := b.callback(b.approve(b.loginAs(b.get(target), demoEmail, demoPassword)))
+	code := q.Get("code")
+	if code == "" {
+		t.Fatalf("printed authorize URL gave %v", q)
+	}
+	redirect, _ := url.QueryUnescape(curl[3])
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirect}, "code_verifier": {curl[4]}}
+	req, _ := http.NewRequest(http.MethodPost, strings.Replace(curl[5], issuer, s.base, 1), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(curl[1], curl[2])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"id_token"`) {
+		t.Fatalf("printed token command: %d %s", resp.StatusCode, body)
 	}
 }
