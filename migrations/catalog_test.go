@@ -134,7 +134,7 @@ var seedConstraints = []pgConstraint{
 	{"refresh_tokens", "refresh_tokens_user_id_fkey", "f", "FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE", "c"},
 }
 
-// laterColumns are what migrations 202601151203 to 202601151209 add (docs/schema.md).
+// laterColumns are what migrations 202601151203 to 202601151210 add (docs/schema.md).
 var laterColumns = []pgColumn{
 	{"clients", 1, "id", varchar, "255", "", "NO", ""},
 	{"clients", 2, "name", varchar, "255", "", "NO", ""},
@@ -150,6 +150,7 @@ var laterColumns = []pgColumn{
 	{"clients", 12, "skip_consent", "boolean", "", "", "NO", "false"},
 	{"clients", 13, "created_at", ts, "", "0", "NO", ""},
 	{"clients", 14, "updated_at", ts, "", "0", "NO", ""},
+	{"clients", 15, "id_token_signed_response_alg", varchar, "16", "", "NO", "'RS256'::character varying"},
 
 	{"users_tokens", 8, "request_id", varchar, "255", "", "YES", ""},
 	{"users_tokens", 9, "client_id", varchar, "255", "", "YES", ""},

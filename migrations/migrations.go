@@ -46,6 +46,7 @@ func all() []*gormigrate.Migration {
 		createConsents,
 		createSigningKeys,
 		createJWTAssertions,
+		addClientIDTokenAlg,
 	}
 }
 

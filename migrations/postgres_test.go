@@ -23,6 +23,7 @@ import (
 var allIDs = []string{
 	"202601151200", "202601151201", "202601151202", "202601151203", "202601151204",
 	"202601151205", "202601151206", "202601151207", "202601151208", "202601151209",
+	"202601151210",
 }
 
 func TestPostgresCatalog(t *testing.T) {
@@ -260,12 +261,12 @@ func TestPostgresStatus(t *testing.T) {
 	if got := appliedIDs(mustStatus(t, db)); !slices.Equal(got, allIDs[:len(allIDs)-1]) {
 		t.Fatalf("after down 1: applied %v, want all but the last", got)
 	}
-	if !tableExists(t, db, "signing_keys") || tableExists(t, db, "jwt_assertions") {
-		t.Fatal("down 1 should drop jwt_assertions only")
+	if !tableExists(t, db, "jwt_assertions") || columnExists(t, db, "clients", "id_token_signed_response_alg") {
+		t.Fatal("down 1 should drop clients.id_token_signed_response_alg only")
 	}
 	mustUp(t, db)
-	if !tableExists(t, db, "jwt_assertions") {
-		t.Fatal("up after down 1 did not recreate jwt_assertions")
+	if !columnExists(t, db, "clients", "id_token_signed_response_alg") {
+		t.Fatal("up after down 1 did not restore clients.id_token_signed_response_alg")
 	}
 
 	for _, steps := range []int{0, -1} {
@@ -390,6 +391,11 @@ func mustBool(t *testing.T, db *gorm.DB, sql string, args ...any) bool {
 func tableExists(t *testing.T, db *gorm.DB, name string) bool {
 	t.Helper()
 	return mustBool(t, db, "SELECT to_regclass(?) IS NOT NULL", name)
+}
+
+func columnExists(t *testing.T, db *gorm.DB, table, column string) bool {
+	t.Helper()
+	return mustBool(t, db, "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ? AND column_name = ?)", table, column)
 }
 
 func insertReturningID(t *testing.T, db *gorm.DB, sql string, args ...any) string {

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,10 +25,22 @@ func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (fosite.
 	request, requestURI := r.Form.Get("request") != "", r.Form.Get("request_uri") != ""
 	r.Form.Del("request")
 	r.Form.Del("request_uri")
+	// OIDC Core §5.4: scope values that are not understood SHOULD be ignored. These are the standard
+	// ones we have no claims for; fosite would refuse them as not registered for the client.
+	if scope := r.Form.Get("scope"); scope != "" {
+		r.Form.Set("scope", strings.Join(slices.DeleteFunc(strings.Fields(scope), func(s string) bool {
+			return s == "address" || s == "phone"
+		}), " "))
+	}
 
 	ar, err := p.oauth2.NewAuthorizeRequest(ctx, r)
 	if err != nil {
 		return ar, err
+	}
+	if ar.GetRequestedScopes().Has("openid") && r.Form.Get("redirect_uri") == "" {
+		// OIDC Core §3.1.2.1 makes redirect_uri REQUIRED in authentication requests, even where OAuth
+		// would fall back to the one registered URI. Not sent back: the client named no URI to send to.
+		return fosite.NewAuthorizeRequest(), fosite.ErrInvalidRequest.WithHint("The redirect_uri parameter is required in OpenID Connect requests.")
 	}
 	switch {
 	case request:
@@ -165,6 +178,11 @@ func (p *Provider) newUserSession(ar fosite.AuthorizeRequester, g Grant) *Sessio
 	c.AuthenticationMethodsReferences = g.AMR
 	c.Extra = userClaims(g.User, ar.GetGrantedScopes())
 	c.Extra["azp"] = ar.GetClient().GetID()
+	// The client's registered ID token algorithm travels in the session's headers to the signer, which
+	// picks that algorithm's current key (and drops the marker) each time it signs for this grant.
+	if client, ok := ar.GetClient().(*storage.Client); ok && client.IDTokenSignedResponseAlg != "" {
+		s.Headers.Extra = map[string]interface{}{headerAlg: client.IDTokenSignedResponseAlg}
+	}
 	if g.LoginSessionID != "" {
 		c.Extra["sid"] = g.LoginSessionID
 	}

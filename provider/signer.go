@@ -32,9 +32,9 @@ type KeySet interface {
 // present (OIDC Discovery §3), ES256 is offered.
 var signingAlgorithms = []string{"RS256", "ES256"}
 
-// headerAlg is the header key through which a provider session asks for an ID token algorithm; the
-// signer removes it and lets go-jose write the real "alg".
-const headerAlg = "alg"
+// headerAlg is the header key through which a provider session asks for an ID token algorithm
+// (fosite's jwt.Headers drops a plain "alg"); the signer removes it, and go-jose writes the real "alg".
+const headerAlg = "kangrow_alg"
 
 // signer is fosite's jwt.Signer over our key set. fosite's DefaultSigner verifies only against the one
 // key it signs with, so tokens signed before a rotation (id_token_hint, for example) would stop

@@ -28,8 +28,11 @@ type Client struct {
 	Scopes                  StringList `gorm:"column:scopes"`
 	Audience                StringList `gorm:"column:audience"`
 	SkipConsent             bool       `gorm:"column:skip_consent"` // first-party clients
-	CreatedAt               time.Time  `gorm:"column:created_at"`
-	UpdatedAt               time.Time  `gorm:"column:updated_at"`
+	// IDTokenSignedResponseAlg is the ID token algorithm, RS256 (the default) or ES256 (OpenID Connect
+	// Dynamic Client Registration 1.0 §2).
+	IDTokenSignedResponseAlg string    `gorm:"column:id_token_signed_response_alg"`
+	CreatedAt                time.Time `gorm:"column:created_at"`
+	UpdatedAt                time.Time `gorm:"column:updated_at"`
 }
 
 // TableName implements gorm's Tabler.
@@ -49,7 +52,8 @@ func (c *Client) BeforeCreate(*gorm.DB) error {
 }
 
 // BeforeSave fills the NOT NULL columns a caller may leave empty: lists become [], and the token
-// endpoint auth method defaults to "none" for public clients and "client_secret_basic" otherwise.
+// endpoint auth method defaults to "none" for public clients and "client_secret_basic" otherwise, and
+// the ID token algorithm to RS256.
 func (c *Client) BeforeSave(*gorm.DB) error {
 	for _, l := range []*StringList{&c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.GrantTypes, &c.ResponseTypes, &c.Scopes, &c.Audience} {
 		if *l == nil {
@@ -61,6 +65,9 @@ func (c *Client) BeforeSave(*gorm.DB) error {
 		if c.Public {
 			c.TokenEndpointAuthMethod = "none"
 		}
+	}
+	if c.IDTokenSignedResponseAlg == "" {
+		c.IDTokenSignedResponseAlg = "RS256"
 	}
 	normalizeSeconds(&c.CreatedAt, &c.UpdatedAt)
 	return nil

@@ -51,6 +51,7 @@ type clientJSON struct {
 	Scope                   string    `json:"scope"`
 	Audience                []string  `json:"audience"`
 	SkipConsent             bool      `json:"skip_consent"`
+	IDTokenSignedAlg        string    `json:"id_token_signed_response_alg"`
 	CreatedAt               time.Time `json:"created_at"`
 	UpdatedAt               time.Time `json:"updated_at"`
 }
@@ -74,6 +75,7 @@ func toClientJSON(c *storage.Client) clientJSON {
 		Scope:                   strings.Join(c.Scopes, " "),
 		Audience:                nonNil(c.Audience),
 		SkipConsent:             c.SkipConsent,
+		IDTokenSignedAlg:        c.IDTokenSignedResponseAlg,
 		CreatedAt:               c.CreatedAt,
 		UpdatedAt:               c.UpdatedAt,
 	}
@@ -82,6 +84,7 @@ func toClientJSON(c *storage.Client) clientJSON {
 // clientInput is what clients create takes from its flags.
 type clientInput struct {
 	id, name, secret, scope, authMethod string
+	idTokenAlg                          string
 	public, skipConsent                 bool
 	redirectURIs, postLogoutURIs        []string
 	grantTypes                          []string
@@ -125,6 +128,7 @@ func (a *app) clientsCmd() *cobra.Command {
 	f.StringVar(&in.scope, "scope", defaultScope, "space-separated scopes the client may request")
 	f.StringArrayVar(&in.postLogoutURIs, "post-logout-redirect-uri", nil, "allowed post-logout redirect URI (repeat for more)")
 	f.BoolVar(&in.skipConsent, "skip-consent", false, "first-party client: never ask the user for consent")
+	f.StringVar(&in.idTokenAlg, "id-token-signed-response-alg", "RS256", "ID token signing algorithm: RS256 or ES256")
 	f.StringVar(&in.authMethod, "token-endpoint-auth-method", "",
 		"client_secret_basic or client_secret_post (default client_secret_basic; none for --public)")
 
@@ -261,22 +265,32 @@ func (in clientInput) client() (*storage.Client, string, error) {
 		}
 	}
 
+	idTokenAlg := in.idTokenAlg
+	switch idTokenAlg {
+	case "":
+		idTokenAlg = "RS256"
+	case "RS256", "ES256":
+	default:
+		return nil, "", fmt.Errorf("--id-token-signed-response-alg: must be RS256 or ES256, got %q", idTokenAlg)
+	}
+
 	responseTypes := []string{}
 	if code {
 		responseTypes = []string{"code"}
 	}
 	c := &storage.Client{
-		ID:                      id,
-		Name:                    name,
-		Public:                  in.public,
-		TokenEndpointAuthMethod: authMethod,
-		RedirectURIs:            redirects,
-		PostLogoutRedirectURIs:  postLogout,
-		GrantTypes:              grants,
-		ResponseTypes:           responseTypes,
-		Scopes:                  scopes,
-		Audience:                []string{},
-		SkipConsent:             in.skipConsent,
+		ID:                       id,
+		Name:                     name,
+		Public:                   in.public,
+		TokenEndpointAuthMethod:  authMethod,
+		RedirectURIs:             redirects,
+		PostLogoutRedirectURIs:   postLogout,
+		GrantTypes:               grants,
+		ResponseTypes:            responseTypes,
+		Scopes:                   scopes,
+		Audience:                 []string{},
+		SkipConsent:              in.skipConsent,
+		IDTokenSignedResponseAlg: idTokenAlg,
 	}
 	if secret != "" {
 		c.SecretHash = storage.Digest(secret)

@@ -40,6 +40,7 @@ func TestClients(t *testing.T) {
 			ResponseTypes:           []string{"code"},
 			Scope:                   "openid profile email offline_access",
 			Audience:                []string{},
+			IDTokenSignedAlg:        "RS256",
 			CreatedAt:               created.CreatedAt, UpdatedAt: created.UpdatedAt,
 		}
 		if created.ClientID == "" || created.CreatedAt.IsZero() {
@@ -198,6 +199,8 @@ func TestClientsCreateValidation(t *testing.T) {
 		{"confidential with none", join(base, cb, []string{"--token-endpoint-auth-method", "none"}), []string{"--token-endpoint-auth-method", "--public"}},
 		{"unknown auth method", join(base, cb, []string{"--token-endpoint-auth-method", "private_key_jwt"}), []string{"--token-endpoint-auth-method"}},
 		{"short secret", join(base, cb, []string{"--secret", "hunter2"}), []string{"--secret", "at least 32"}},
+		{"unknown ID token algorithm", join(base, cb, []string{"--id-token-signed-response-alg", "HS256"}),
+			[]string{"--id-token-signed-response-alg", "RS256 or ES256"}},
 		{"empty id", join(base, cb, []string{"--id", ""}), []string{"--id", "1 to 255"}},
 		{"long id", join(base, cb, []string{"--id", strings.Repeat("i", 256)}), []string{"--id", "1 to 255"}},
 		{"id with space", join(base, cb, []string{"--id", "my app"}), []string{"--id", "printable"}},

@@ -834,3 +834,70 @@ func (s *e2eServer) race(n int, form url.Values) []map[string]any {
 	}
 	return wins
 }
+
+// TestE2EES256Client: a client registered for ES256 gets ES256 ID tokens signed by the published EC
+// key, and they verify with go-oidc (discovery advertises ES256).
+func TestE2EES256Client(t *testing.T) {
+	eachE2E(t, func(t *testing.T, s *e2eServer) {
+		ctx := context.Background()
+		client, secret, err := clientInput{
+			id: "es-app", name: "Web App", scope: e2eScopeDefault, idTokenAlg: "ES256",
+			redirectURIs: []string{e2eRedirect}, grantTypes: []string{grantAuthorizationCode},
+		}.client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.inst.store.CreateClient(ctx, client); err != nil {
+			t.Fatal(err)
+		}
+		conf := s.oauth2Config()
+		conf.ClientID, conf.ClientSecret = "es-app", secret
+		code, verifier := s.codeFlow(s.newBrowser(), conf)
+		tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := tok.Extra("id_token").(string)
+		head, _, _ := strings.Cut(raw, ".")
+		hb, _ := base64.RawURLEncoding.DecodeString(head)
+		var h struct{ Alg, Kid string }
+		_ = json.Unmarshal(hb, &h)
+		if h.Alg != "ES256" {
+			t.Fatalf("ID token alg = %q, want ES256", h.Alg)
+		}
+		if jwk, ok := s.inst.keys.PublicKey(h.Kid); !ok || jwk.Algorithm != "ES256" {
+			t.Fatalf("kid %q is not a published ES256 key", h.Kid)
+		}
+		if _, err := s.provider.Verifier(&oidc.Config{ClientID: "es-app"}).Verify(ctx, raw); err != nil {
+			t.Fatalf("verify ES256 ID token: %v", err)
+		}
+	})
+}
+
+// TestE2EAuthorizeRequestChecks: OIDC requests without redirect_uri get our error page, never a
+// redirect (OIDC Core §3.1.2.1); standard scopes we have no claims for are ignored (§5.4).
+func TestE2EAuthorizeRequestChecks(t *testing.T) {
+	eachE2E(t, func(t *testing.T, s *e2eServer) {
+		_, challenge := pkcePair()
+		p := s.newBrowser().get(s.issuer + "/oauth2/authorize?" + url.Values{
+			"client_id": {e2eClientID}, "response_type": {"code"}, "scope": {"openid"}, "state": {e2eState},
+			"code_challenge": {challenge}, "code_challenge_method": {"S256"},
+		}.Encode())
+		if p.status != http.StatusBadRequest || p.location != "" || !strings.Contains(p.body, "redirect_uri") {
+			t.Errorf("OIDC request without redirect_uri: %d %q\n%s", p.status, p.location, p.body)
+		}
+
+		conf := s.oauth2Config()
+		conf.Scopes = []string{"openid", "email", "address", "phone"}
+		b := s.newBrowser()
+		verifier, challenge := pkcePair()
+		q := b.callback(b.approve(b.login(b.authorize(conf, challenge))))
+		if q.Get("code") == "" {
+			t.Fatalf("request with address and phone scopes: %v", q)
+		}
+		tok, _ := s.exchange(context.Background(), conf, q.Get("code"), verifier)
+		if scope, _ := tok.Extra("scope").(string); strings.Contains(scope, "address") || strings.Contains(scope, "phone") {
+			t.Errorf("granted scope %q includes scopes we have no claims for", scope)
+		}
+	})
+}

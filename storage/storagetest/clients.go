@@ -39,6 +39,18 @@ func testClients(t *testing.T, s *storage.Store) {
 		t.Errorf("generated client ID = %q, want a UUIDv7", generated.ID)
 	}
 
+	// The ID token algorithm defaults to RS256 and keeps a chosen one.
+	if got.IDTokenSignedResponseAlg != "RS256" {
+		t.Errorf("default id_token_signed_response_alg = %q, want RS256", got.IDTokenSignedResponseAlg)
+	}
+	must(t, "CreateClient(ES256)", s.CreateClient(ctx, &storage.Client{ID: "es", Name: "ES", Public: true, IDTokenSignedResponseAlg: "ES256"}))
+	es, err := s.GetClientByID(ctx, "es")
+	must(t, "GetClientByID(es)", err)
+	if es.IDTokenSignedResponseAlg != "ES256" {
+		t.Errorf("id_token_signed_response_alg = %q, want ES256", es.IDTokenSignedResponseAlg)
+	}
+	must(t, "DeleteClient(es)", s.DeleteClient(ctx, "es"))
+
 	list, err := s.ListClients(ctx)
 	must(t, "ListClients", err)
 	var ids []string
