@@ -382,6 +382,11 @@ func (s *e2eServer) postForm(path string, form url.Values) (int, map[string]any,
 	return resp.StatusCode, out, resp.Header
 }
 
+// refresh redeems a refresh token the way x/oauth2 does when the access token has expired.
+func refresh(ctx context.Context, conf *oauth2.Config, rt string) (*oauth2.Token, error) {
+	return conf.TokenSource(ctx, &oauth2.Token{RefreshToken: rt, Expiry: time.Now().Add(-time.Hour)}).Token()
+}
+
 func wantOAuthError(t *testing.T, err error, code string) {
 	t.Helper()
 	var re *oauth2.RetrieveError
@@ -486,9 +491,7 @@ func TestE2ERefreshRotationAndReuse(t *testing.T) {
 		code, verifier := s.codeFlow(s.newBrowser(), conf)
 		tok, _ := s.exchange(ctx, conf, code, verifier)
 
-		refresh := func(rt string) (*oauth2.Token, error) {
-			return conf.TokenSource(ctx, &oauth2.Token{RefreshToken: rt, Expiry: time.Now().Add(-time.Hour)}).Token()
-		}
+		refresh := func(rt string) (*oauth2.Token, error) { return refresh(ctx, conf, rt) }
 		tok2, err := refresh(tok.RefreshToken)
 		if err != nil {
 			t.Fatalf("refresh: %v", err)
@@ -532,7 +535,7 @@ func TestE2ECodeReuse(t *testing.T) {
 		if s.introspect(tok.AccessToken)["active"] != false {
 			t.Error("code reuse left the first access token active")
 		}
-		_, err = conf.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
+		_, err = refresh(ctx, conf, tok.RefreshToken)
 		wantOAuthError(t, err, "invalid_grant")
 
 		// A wrong PKCE verifier is refused too.
@@ -576,7 +579,7 @@ func TestE2ERevokeAndIntrospect(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("revoke refresh token: %d", status)
 		}
-		_, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
+		_, err := refresh(ctx, conf, tok.RefreshToken)
 		wantOAuthError(t, err, "invalid_grant")
 
 		// Unknown tokens: revocation answers 200 (RFC 7009 §2.2), introspection inactive.

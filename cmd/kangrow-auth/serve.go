@@ -91,8 +91,8 @@ func (a *app) serve(ctx context.Context, opts serveOptions) error {
 
 	background, stop := context.WithCancel(ctx)
 	defer stop()
-	go reloadKeys(background, inst.keys, logger)
-	go cleanExpired(background, inst.store, logger)
+	go every(background, keyReloadInterval, func(ctx context.Context) { reloadKeys(ctx, inst.keys, logger) })
+	go every(background, cleanupInterval, func(ctx context.Context) { cleanExpired(ctx, inst.store, logger) })
 	return runServer(ctx, newHTTPServer(cfg, logger, inst.handler), ln, logger, cfg)
 }
 
@@ -146,24 +146,15 @@ func newHTTPServer(cfg *Config, logger *slog.Logger, handler http.Handler) *http
 	}
 }
 
-// cleanExpired deletes expired codes, tokens and grants every cleanupInterval until ctx ends, so the
-// token tables do not grow without bound. Several replicas doing it at once is harmless.
+// cleanExpired deletes expired codes, tokens and grants, so the token tables do not grow without
+// bound; serve calls it every cleanupInterval. Several replicas doing it at once is harmless.
 func cleanExpired(ctx context.Context, store *storage.Store, logger *slog.Logger) {
-	t := time.NewTicker(cleanupInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := store.DeleteExpired(ctx, time.Now())
-			switch {
-			case err != nil && ctx.Err() == nil:
-				logger.Warn("delete expired tokens", "err", err)
-			case n > 0:
-				logger.Info("deleted expired tokens", "rows", n)
-			}
-		}
+	n, err := store.DeleteExpired(ctx, time.Now())
+	switch {
+	case err != nil && ctx.Err() == nil:
+		logger.Warn("delete expired tokens", "err", err)
+	case n > 0:
+		logger.Info("deleted expired tokens", "rows", n)
 	}
 }
 

@@ -84,19 +84,24 @@ func loadKeys(ctx context.Context, store *storage.Store, secret string, opts ...
 	return ks, nil
 }
 
-// reloadKeys keeps ks in step with the database until ctx ends. Keys are held in memory and never read
-// per request; this is the one place they are re-read.
+// reloadKeys re-reads the signing keys from the database. Keys are held in memory and never read per
+// request; serve calls this every keyReloadInterval, the one place they are re-read.
 func reloadKeys(ctx context.Context, ks *keys.Set, logger *slog.Logger) {
-	t := time.NewTicker(keyReloadInterval)
+	if err := ks.Reload(ctx); err != nil && ctx.Err() == nil {
+		logger.Warn("reload signing keys", "err", err)
+	}
+}
+
+// every calls fn each interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := ks.Reload(ctx); err != nil && ctx.Err() == nil {
-				logger.Warn("reload signing keys", "err", err)
-			}
+			fn(ctx)
 		}
 	}
 }
