@@ -1,10 +1,12 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/ory/fosite"
 )
 
@@ -19,6 +21,14 @@ func (p *Provider) Token(w http.ResponseWriter, r *http.Request) {
 	ar, err := p.oauth2.NewAccessRequest(ctx, r, NewSession())
 	if err != nil {
 		p.writeAccessError(w, r, ar, err)
+		return
+	}
+	if sub := ar.GetSession().GetSubject(); sub != "" && !p.userMaySignIn(ctx, sub) {
+		// A user banned, blocked or deleted since the grant (perhaps by another application sharing
+		// the users table) loses it here, not only when the command line revokes it.
+		_ = p.store.RevokeRefreshToken(ctx, ar.GetID())
+		_ = p.store.RevokeAccessToken(ctx, ar.GetID())
+		p.writeAccessError(w, r, ar, fosite.ErrInvalidGrant.WithHint("The user of this grant can no longer sign in."))
 		return
 	}
 	if ar.GetGrantTypes().ExactOne("client_credentials") {
@@ -101,6 +111,10 @@ func (p *Provider) Introspect(w http.ResponseWriter, r *http.Request) {
 		p.oauth2.WriteIntrospectionError(ctx, w, err)
 		return
 	}
+	if sub := ir.GetAccessRequester().GetSession().GetSubject(); sub != "" && !p.userMaySignIn(ctx, sub) {
+		p.oauth2.WriteIntrospectionError(ctx, w, fosite.ErrInactiveToken)
+		return
+	}
 	p.oauth2.WriteIntrospectionResponse(ctx, w, ir)
 }
 
@@ -116,4 +130,15 @@ func noClientAuth(r *http.Request) bool {
 		return false // fosite reports the malformed body
 	}
 	return r.PostForm.Get("client_id") == ""
+}
+
+// userMaySignIn reports whether the user with this subject exists and is neither banned, blocked nor
+// deleted.
+func (p *Provider) userMaySignIn(ctx context.Context, subject string) bool {
+	id, err := uuid.Parse(subject)
+	if err != nil {
+		return false
+	}
+	u, err := p.store.GetUser(ctx, id)
+	return err == nil && u.CanSignIn()
 }

@@ -34,7 +34,7 @@ func (p *Provider) UserInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := p.store.GetUser(ctx, id)
-	if err != nil || u.Banned || u.Blocked || u.DeletedAt.Valid {
+	if err != nil || !u.CanSignIn() {
 		p.bearerChallenge(w, http.StatusUnauthorized, "invalid_token", "The access token's user can no longer sign in.")
 		return
 	}

@@ -44,6 +44,11 @@ type User struct {
 // TableName implements gorm's Tabler.
 func (User) TableName() string { return "users" }
 
+// CanSignIn reports whether u may sign in and keep what it was granted: not banned, blocked or deleted.
+func (u *User) CanSignIn() bool {
+	return u != nil && !u.Banned && !u.Blocked && !u.DeletedAt.Valid
+}
+
 // BeforeCreate gives a new user a UUIDv7.
 func (u *User) BeforeCreate(*gorm.DB) error {
 	return newID(&u.ID)

@@ -109,7 +109,7 @@ func (s *server) checkPassword(ctx context.Context, email, pw string) (*storage.
 			user = u
 		}
 	}
-	if user == nil || user.HashedPassword == nil || !canSignIn(user) {
+	if user == nil || user.HashedPassword == nil || !user.CanSignIn() {
 		password.DummyVerify(pw)
 		return nil, nil
 	}

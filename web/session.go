@@ -39,7 +39,7 @@ func (s *server) currentSession(c *gin.Context) (*loginSession, error) {
 	case err != nil:
 		return nil, err
 	}
-	if !canSignIn(user) || row.AuthenticatedAt == nil || s.now().Sub(*row.AuthenticatedAt) > loginSessionLifetime {
+	if !user.CanSignIn() || row.AuthenticatedAt == nil || s.now().Sub(*row.AuthenticatedAt) > loginSessionLifetime {
 		if err := s.store.DeleteLoginSession(ctx, cookie.Value); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return nil, err
 		}
@@ -47,11 +47,6 @@ func (s *server) currentSession(c *gin.Context) (*loginSession, error) {
 		return nil, nil
 	}
 	return &loginSession{token: cookie.Value, row: row, user: user}, nil
-}
-
-// canSignIn reports whether u may hold a login session.
-func canSignIn(u *storage.User) bool {
-	return u != nil && !u.Banned && !u.Blocked && !u.DeletedAt.Valid
 }
 
 // startSession replaces the browser's login session (if any) with a fresh one for user: a new random

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/google/uuid"
 	"golang.org/x/net/html"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -901,6 +902,46 @@ func TestE2EAuthorizeRequestChecks(t *testing.T) {
 		tok, _ := s.exchange(context.Background(), conf, q.Get("code"), verifier)
 		if scope, _ := tok.Extra("scope").(string); strings.Contains(scope, "address") || strings.Contains(scope, "phone") {
 			t.Errorf("granted scope %q includes scopes we have no claims for", scope)
+		}
+	})
+}
+
+// TestE2EUserBarred: a user banned, blocked or deleted behind the command line's back (by another
+// application writing the users table) loses the grant at the next refresh, introspection and userinfo.
+func TestE2EUserBarred(t *testing.T) {
+	eachE2E(t, func(t *testing.T, s *e2eServer) {
+		ctx := context.Background()
+		conf := s.oauth2Config()
+		id, err := uuid.Parse(s.userID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name         string
+			bar, restore func(*storage.User)
+		}{
+			{"banned", func(u *storage.User) { u.Banned = true }, func(u *storage.User) { u.Banned = false }},
+			{"blocked", func(u *storage.User) { u.Blocked = true }, func(u *storage.User) { u.Blocked = false }},
+		} {
+			code, verifier := s.codeFlow(s.newBrowser(), conf)
+			tok, _ := s.exchange(ctx, conf, code, verifier)
+			if _, err := s.inst.store.UpdateUser(ctx, id, func(u *storage.User) error { tc.bar(u); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if s.introspect(tok.AccessToken)["active"] != false {
+				t.Errorf("%s: introspection says the access token is active", tc.name)
+			}
+			if _, err := s.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
+				t.Errorf("%s: userinfo answered", tc.name)
+			}
+			_, err := refresh(ctx, conf, tok.RefreshToken)
+			wantOAuthError(t, err, "invalid_grant")
+			if _, err := s.inst.store.UpdateUser(ctx, id, func(u *storage.User) error { tc.restore(u); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			// The refresh refused while barred revoked the grant for good.
+			_, err = refresh(ctx, conf, tok.RefreshToken)
+			wantOAuthError(t, err, "invalid_grant")
 		}
 	})
 }
