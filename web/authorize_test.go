@@ -44,7 +44,7 @@ func testAuthorizeCodeFlow(t *testing.T, env *testEnv) {
 
 	consent := b.get(rec.Header().Get("Location"))
 	mustStatus(t, consent, http.StatusOK)
-	for _, snippet := range []string{appName, "Sign you in", "Your email address", "Your name and picture", "Approve", "Deny", "alice@example.test"} {
+	for _, snippet := range []string{appName, "Sign you in", "See your email address", "See your name and picture", "Approve", "Deny", "alice@example.test"} {
 		mustContain(t, consent, snippet)
 	}
 	if strings.Contains(consent.Body.String(), "Keep you signed in") {

@@ -13,8 +13,8 @@ import (
 // scopeDescriptions say in plain words what each scope lets the client do.
 var scopeDescriptions = map[string]string{
 	"openid":         "Sign you in",
-	"profile":        "Your name and picture",
-	"email":          "Your email address",
+	"profile":        "See your name and picture",
+	"email":          "See your email address",
 	"offline_access": "Keep you signed in (access while you are away)",
 }
 

@@ -89,7 +89,7 @@ func TestBrowser(t *testing.T) {
 		tab.wantText("client", chromedp.Text(chromedp.CSS("main h1 + p strong")), "Web App")
 		scopes := mustValue(t, tab.ctx, "read the scopes", chromedp.Evaluate[[]string](
 			`[...document.querySelectorAll("ul.scopes li")].map(li => li.innerText)`))
-		want := []string{"Sign you in", "Your name and picture", "Your email address", "Keep you signed in (access while you are away)"}
+		want := []string{"Sign you in", "See your name and picture", "See your email address", "Keep you signed in (access while you are away)"}
 		if !slices.Equal(scopes, want) {
 			t.Errorf("consent lists %q, want %q", scopes, want)
 		}
