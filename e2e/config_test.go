@@ -321,7 +321,7 @@ func (s *suite) configOP(t *testing.T) {
 				t.Errorf("grant_type=%s (not advertised) issued tokens: %s", gt, r)
 				continue
 			}
-			// The exact code (unsupported_grant_type, RFC 6749 §5.2) is finding F5's check.
+			// The exact code (unsupported_grant_type, RFC 6749 §5.2) is in TestRegressions (finding F5).
 			if r.status != http.StatusBadRequest || r.get("error") == "" {
 				t.Errorf("grant_type=%s: got %s, want a 400 OAuth error (RFC 6749 §5.2)", gt, r)
 			}
@@ -398,7 +398,7 @@ func (s *suite) configOP(t *testing.T) {
 			req := authParams(c, "openid")
 			req.Set("prompt", v)
 			if v == "login" || v == "select_account" {
-				// Not within the second of the previous login: that case is finding F3's check
+				// Not within the second of the previous login: that case is in TestRegressions (finding F3)
 				// (oidcc-prompt-login).
 				sleepUntilNextSecond()
 			}

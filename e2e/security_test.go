@@ -87,7 +87,7 @@ func (s *suite) rfc9700(t *testing.T) {
 			"other-host":      "https://evil.example/cb",
 			"fragment":        c.Redirect + "#x",
 		}
-		// The other port, userinfo and percent-encoded variants are finding F4's checks.
+		// The other port, userinfo and percent-encoded variants are in TestRegressions (finding F4).
 		s.refusedRedirects(t, c, variants)
 	})
 
@@ -101,7 +101,7 @@ func (s *suite) rfc9700(t *testing.T) {
 
 		reg, _ := url.Parse(pc.Redirect)
 		port := strconv.Itoa(randomPort())
-		// The userinfo and percent-encoded variants are finding F4's checks.
+		// The userinfo and percent-encoded variants are in TestRegressions (finding F4).
 		s.refusedRedirects(t, pc, map[string]string{
 			"other-path":  "http://" + reg.Hostname() + ":" + port + "/native/evil",
 			"other-host":  "http://localhost:" + port + "/native/cb",
@@ -240,7 +240,7 @@ func (s *suite) rfc9700(t *testing.T) {
 		if r.get("access_token") != "" {
 			t.Fatalf("the password grant issued a token: %s", r)
 		}
-		// The exact code (unsupported_grant_type, RFC 6749 §5.2) is finding F5's check.
+		// The exact code (unsupported_grant_type, RFC 6749 §5.2) is in TestRegressions (finding F5).
 		if r.status != http.StatusBadRequest || r.get("error") == "" {
 			t.Errorf("grant_type=password: got %s, want a 400 OAuth error (RFC 6749 §5.2)", r)
 		}
@@ -266,7 +266,7 @@ func (s *suite) rfc9700(t *testing.T) {
 		}
 
 		// A second redirect_uri is never where the browser goes (whether the request is refused for
-		// the repeated parameter, RFC 6749 §4.1.2.1, is finding F6's check).
+		// the repeated parameter, RFC 6749 §4.1.2.1, is in TestRegressions (finding F6)).
 		s.login(t, b, c, authParams(c, "openid"))
 		req = authParams(c, "openid")
 		p := b.get(s.authzEndpoint() + "?" + req.Encode() + "&redirect_uri=" + url.QueryEscape("https://evil.example/cb"))
@@ -291,7 +291,7 @@ func (s *suite) rfc9700(t *testing.T) {
 			req.Set("state", "a b&c=d/é?#%+"+randomValue(32))
 			s.mustCode(t, b.authorize(req), req)
 		})
-		// PKCE without state, and a short state, are finding F2's checks.
+		// PKCE without state, and a short state, are in TestRegressions (finding F2).
 	})
 
 	// §4.7, RFC 6749 §10.12: the provider's own forms (login, consent) refuse cross-site posts and posts

@@ -2,7 +2,9 @@ package provider
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -19,6 +21,28 @@ import (
 func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (fosite.AuthorizeRequester, error) {
 	if err := r.ParseForm(); err != nil {
 		return fosite.NewAuthorizeRequest(), fosite.ErrInvalidRequest.WithHint("The request body could not be parsed.")
+	}
+	// RFC 6749 §3.1: parameters MUST NOT be repeated. The client and the redirect URI must be beyond
+	// doubt before anything is sent back (§4.1.2.1), so repeating those gets our error page; any other
+	// repeated parameter is reported to the client once the request is otherwise understood.
+	repeated := ""
+	for k, vs := range r.Form {
+		if len(vs) > 1 {
+			if k == "client_id" || k == "redirect_uri" {
+				return fosite.NewAuthorizeRequest(), fosite.ErrInvalidRequest.WithHintf("The %s parameter is repeated.", k)
+			}
+			repeated = k
+			r.Form[k] = vs[:1]
+		}
+	}
+	if err := p.checkRedirectURI(ctx, r.Form); err != nil {
+		return fosite.NewAuthorizeRequest(), err
+	}
+	// state is optional and opaque (RFC 6749 §4.1.1; RFC 9700 §2.1 lets PKCE clients do without it),
+	// but fosite refuses a request without one. A secret placeholder stands in for fosite and never
+	// leaves the provider.
+	if r.Form.Get("state") == "" {
+		r.Form.Set("state", p.noState)
 	}
 	// Request objects are not supported (discovery says so); fosite would otherwise fetch request_uri
 	// or answer with a misleading hint. Parse the rest first so the error can go back to the client.
@@ -53,7 +77,46 @@ func (p *Provider) ParseAuthorize(ctx context.Context, r *http.Request) (fosite.
 	if err := checkPrompt(ar.GetRequestForm().Get("prompt")); err != nil {
 		return ar, err
 	}
+	if repeated != "" {
+		return ar, fosite.ErrInvalidRequest.WithHintf("The %s parameter is repeated.", repeated)
+	}
 	return ar, nil
+}
+
+// checkRedirectURI holds the redirect URI to exact string matching against the client's registered
+// ones (RFC 9700 §2.1, §4.1.3). Only a public (native) client's http loopback URI may differ, and only
+// in its port (RFC 8252 §7.3, §8.4). fosite alone would let confidential clients vary the port too, and
+// compares decoded paths. An unknown client is left for fosite to report.
+func (p *Provider) checkRedirectURI(ctx context.Context, form url.Values) error {
+	raw := form.Get("redirect_uri")
+	if raw == "" {
+		return nil
+	}
+	client, err := p.store.GetClientByID(ctx, form.Get("client_id"))
+	if err != nil {
+		return nil
+	}
+	if slices.Contains(client.RedirectURIs, raw) || (client.Public && loopbackPortVariant(raw, client.RedirectURIs)) {
+		return nil
+	}
+	return fosite.ErrInvalidRequest.WithHint("The redirect_uri is not registered for this client.")
+}
+
+// loopbackPortVariant reports whether raw is one of the registered http loopback URIs (IP literal) with
+// another port, and otherwise the same to the character.
+func loopbackPortVariant(raw string, registered []string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || u.User != nil || u.Fragment != "" || net.ParseIP(u.Hostname()) == nil || !net.ParseIP(u.Hostname()).IsLoopback() {
+		return false
+	}
+	for _, reg := range registered {
+		r, err := url.Parse(reg)
+		if err == nil && r.Scheme == "http" && r.User == nil && r.Hostname() == u.Hostname() &&
+			r.EscapedPath() == u.EscapedPath() && r.RawQuery == u.RawQuery && r.ForceQuery == u.ForceQuery {
+			return true
+		}
+	}
+	return false
 }
 
 // checkPrompt refuses unknown prompt values and "none" with others before any page is shown (OIDC Core
@@ -85,7 +148,9 @@ func (p *Provider) CanRedirect(ar fosite.AuthorizeRequester) bool {
 func (p *Provider) WriteAuthorizeError(ctx context.Context, w http.ResponseWriter, ar fosite.AuthorizeRequester, err error) {
 	rfcErr := fosite.ErrorToRFC6749Error(err)
 	params := rfcErr.ToValues()
-	params.Set("state", ar.GetState())
+	if state := ar.GetState(); state != p.noState {
+		params.Set("state", state)
+	}
 	params.Set("iss", p.cfg.Issuer)
 
 	w.Header().Set("Cache-Control", "no-store")
@@ -153,6 +218,9 @@ func (p *Provider) Authorize(ctx context.Context, w http.ResponseWriter, ar fosi
 		return err
 	}
 	resp.AddParameter("iss", p.cfg.Issuer)
+	if ar.GetState() == p.noState {
+		resp.GetParameters().Del("state")
+	}
 	p.oauth2.WriteAuthorizeResponse(ctx, w, ar, resp)
 	return nil
 }

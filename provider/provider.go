@@ -3,8 +3,10 @@ package provider
 import (
 	"context"
 	"crypto/hkdf"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -61,6 +63,8 @@ type Provider struct {
 	signer    *signer
 	discovery []byte
 	endpoints endpoints
+	// noState stands in for an absent state while fosite parses a request; see ParseAuthorize.
+	noState string
 }
 
 type endpoints struct {
@@ -120,7 +124,10 @@ func New(cfg Config, store Store, keys KeySet) (*Provider, error) {
 		EnforcePKCEForPublicClients:    true,
 		EnablePKCEPlainChallengeMethod: false,
 		// Refresh tokens only for offline_access (OIDC Core §11).
-		RefreshTokenScopes:   []string{"offline_access"},
+		RefreshTokenScopes: []string{"offline_access"},
+		// state and nonce are the client's opaque values (RFC 6749 §4.1.1, OIDC Core §3.1.2.1) with no
+		// length rule; fosite's default of 8 characters would refuse valid requests.
+		MinParameterEntropy:  1,
 		ClientSecretsHasher:  digestHasher{},
 		FormPostHTMLTemplate: formPostTemplate,
 	}
@@ -131,7 +138,12 @@ func New(cfg Config, store Store, keys KeySet) (*Provider, error) {
 		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: sig, Config: fc},
 		Signer:                     sig,
 	}
+	noState := make([]byte, 24)
+	if _, err := rand.Read(noState); err != nil {
+		return nil, fmt.Errorf("random: %w", err)
+	}
 	p := &Provider{
+		noState:   "absent-" + base64.RawURLEncoding.EncodeToString(noState),
 		cfg:       cfg,
 		fosite:    fc,
 		store:     store,

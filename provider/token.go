@@ -18,6 +18,14 @@ func (p *Provider) Token(w http.ResponseWriter, r *http.Request) {
 		p.writeAccessError(w, r, nil, errNoClientAuth)
 		return
 	}
+	_ = r.ParseForm() // fosite reports a malformed body
+	switch r.PostForm.Get("grant_type") {
+	case "", "authorization_code", "refresh_token", "client_credentials":
+	default:
+		// RFC 6749 §5.2; fosite would say invalid_request.
+		p.writeAccessError(w, r, nil, fosite.ErrUnsupportedGrantType)
+		return
+	}
 	ar, err := p.oauth2.NewAccessRequest(ctx, r, NewSession())
 	if err != nil {
 		p.writeAccessError(w, r, ar, err)

@@ -127,9 +127,10 @@ func (c *Client) GetTokenEndpointAuthMethod() string { return c.TokenEndpointAut
 func (c *Client) GetTokenEndpointAuthSigningAlgorithm() string { return "" }
 
 // GetResponseModes implements fosite.ResponseModeClient: the default mode of the response type, query,
-// and form_post (OAuth 2.0 Form Post Response Mode). Fragment is left out: we ship no implicit flow.
+// fragment (OAuth 2.0 Multiple Response Type Encoding Practices §2.1) and form_post (OAuth 2.0 Form
+// Post Response Mode), as discovery advertises.
 func (c *Client) GetResponseModes() []fosite.ResponseModeType {
-	return []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery, fosite.ResponseModeFormPost}
+	return []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery, fosite.ResponseModeFragment, fosite.ResponseModeFormPost}
 }
 
 // CreateClient inserts c, giving it a UUIDv7 ID when it has none. It returns ErrAlreadyExists when the

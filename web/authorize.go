@@ -68,7 +68,7 @@ func (s *server) runAuthorize(c *gin.Context, r *http.Request, f *flowState) {
 	} else {
 		flow = s.newFlow(r.Form)
 	}
-	requestedAt := timeFromUnix(flow.RequestedAt)
+	requestedAt := timeFromUnixMilli(flow.RequestedAt)
 
 	sess, err := s.currentSession(c)
 	if err != nil {
@@ -76,7 +76,7 @@ func (s *server) runAuthorize(c *gin.Context, r *http.Request, f *flowState) {
 		return
 	}
 	prompts := provider.Prompts(ar)
-	if needLogin(ar, sess, prompts, requestedAt) {
+	if needLogin(ar, sess, prompts, requestedAt, flow.Login) {
 		if prompts["none"] {
 			s.p.WriteAuthorizeError(ctx, c.Writer, ar, fosite.ErrLoginRequired)
 			return
@@ -144,17 +144,18 @@ func (s *server) runAuthorize(c *gin.Context, r *http.Request, f *flowState) {
 // needLogin reports whether the user must (re-)enter the password before the request can go on: no
 // login session; prompt=login (or select_account) and the last login is older than the request; a
 // max_age the last login does not meet; an id_token_hint for another user. The clock of prompt and
-// max_age is the request's requested_at, as fosite's (OIDC Core §3.1.2.1), so both agree and a login
-// made in this flow satisfies them.
-func needLogin(ar fosite.AuthorizeRequester, sess *loginSession, prompts map[string]bool, requestedAt time.Time) bool {
+// max_age is the request's requested_at, as fosite's (OIDC Core §3.1.2.1); a login made in this flow
+// (flowLogin, the login session's ID) satisfies both.
+func needLogin(ar fosite.AuthorizeRequester, sess *loginSession, prompts map[string]bool, requestedAt time.Time, flowLogin string) bool {
 	if sess == nil {
 		return true
 	}
 	authAt := sess.row.AuthenticatedAt.UTC()
-	if prompts["login"] && authAt.Before(requestedAt) {
+	freshLogin := flowLogin != "" && flowLogin == sess.row.ID.String()
+	if prompts["login"] && !freshLogin && authAt.Before(requestedAt) {
 		return true
 	}
-	if maxAge, ok := provider.RequestedMaxAge(ar); ok && authAt.Add(maxAge).Before(requestedAt) {
+	if maxAge, ok := provider.RequestedMaxAge(ar); ok && !freshLogin && authAt.Add(maxAge).Before(requestedAt) {
 		return true
 	}
 	if sub := hintSubject(ar.GetRequestForm().Get("id_token_hint")); sub != "" && sub != sess.user.ID.String() {

@@ -45,6 +45,7 @@ func (s *server) login(c *gin.Context) {
 	ctx := c.Request.Context()
 	form := c.Request.PostForm
 	data := pageData{Title: "Sign in", Flow: form.Get("flow")}
+	var flow flowState
 	if data.Flow != "" {
 		f, err := s.openFlow(data.Flow)
 		if err != nil {
@@ -53,6 +54,7 @@ func (s *server) login(c *gin.Context) {
 		}
 		params, _ := f.values()
 		data.Client = s.clientName(ctx, params)
+		flow = f
 	}
 	email, pw := strings.TrimSpace(form.Get("email")), form.Get("password")
 	data.Email = email
@@ -79,7 +81,8 @@ func (s *server) login(c *gin.Context) {
 		return
 	}
 
-	if _, err := s.startSession(c, user); err != nil {
+	sess, err := s.startSession(c, user)
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -87,7 +90,14 @@ func (s *server) login(c *gin.Context) {
 		s.log.Warn("record login", "request_id", c.GetString(requestIDKey), "err", err)
 	}
 	if data.Flow != "" {
-		c.Redirect(http.StatusSeeOther, s.path("/oauth2/authorize/resume")+"?flow="+url.QueryEscape(data.Flow))
+		// The flow goes on with this sign-in recorded, so prompt=login and max_age count it as fresh.
+		flow.Login = sess.row.ID.String()
+		tok, err := s.sealFlow(flow)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.Redirect(http.StatusSeeOther, s.path("/oauth2/authorize/resume")+"?flow="+url.QueryEscape(tok))
 		return
 	}
 	c.Redirect(http.StatusSeeOther, s.path("/"))

@@ -27,10 +27,14 @@ const (
 // §3.1.2.1). A consent decision is only honoured by the login session that made it.
 type flowState struct {
 	Params      string `json:"p"` // the request's parameters, URL-encoded (GET query or POST form)
-	RequestedAt int64  `json:"r"` // unix seconds
+	RequestedAt int64  `json:"r"` // unix milliseconds
 	Expires     int64  `json:"e"` // unix seconds
 	Consent     string `json:"c,omitempty"`
 	Session     string `json:"s,omitempty"` // the users_tokens ID of the login session that decided
+	// Login is the users_tokens ID of the login session the user signed in to during this flow. It
+	// satisfies prompt=login and max_age for this request: authenticated_at is a seed timestamp(0)
+	// column, so a sign-in within the second of the request cannot be told apart by its time.
+	Login string `json:"l,omitempty"`
 }
 
 func (f flowState) values() (url.Values, error) { return url.ParseQuery(f.Params) }
@@ -87,7 +91,7 @@ func mac(key []byte, msg string) []byte {
 // newFlow starts a flow for request parameters that arrived now.
 func (s *server) newFlow(params url.Values) flowState {
 	now := s.now()
-	return flowState{Params: params.Encode(), RequestedAt: now.Unix(), Expires: now.Add(flowLifetime).Unix()}
+	return flowState{Params: params.Encode(), RequestedAt: now.UnixMilli(), Expires: now.Add(flowLifetime).Unix()}
 }
 
 // sealFlow signs f, keeping its expiry: a flow does not grow longer as the user moves through pages.
@@ -137,5 +141,5 @@ func wellFormed(v string) bool {
 	return err == nil
 }
 
-// timeFromUnix is the UTC time of unix seconds.
-func timeFromUnix(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
+// timeFromUnixMilli is the UTC time of unix milliseconds.
+func timeFromUnixMilli(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
