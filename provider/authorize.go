@@ -127,7 +127,7 @@ func checkPrompt(prompt string) error {
 		switch v {
 		case "none", "login", "consent", "select_account":
 		default:
-			return fosite.ErrInvalidRequest.WithHintf("Unknown prompt value %q.", v)
+			return fosite.ErrInvalidRequest.WithHintf("Unknown prompt value '%s'.", v)
 		}
 		if v == "none" && len(values) > 1 {
 			return fosite.ErrInvalidRequest.WithHint("prompt=none cannot be combined with other values.")
@@ -146,8 +146,7 @@ func (p *Provider) CanRedirect(ar fosite.AuthorizeRequester) bool {
 // WriteAuthorizeError sends err back to the client's redirect URI with state and, per RFC 9207, iss.
 // Callers check CanRedirect first.
 func (p *Provider) WriteAuthorizeError(ctx context.Context, w http.ResponseWriter, ar fosite.AuthorizeRequester, err error) {
-	rfcErr := fosite.ErrorToRFC6749Error(err)
-	params := rfcErr.ToValues()
+	params := safeError(err).ToValues()
 	if state := ar.GetState(); state != p.noState {
 		params.Set("state", state)
 	}

@@ -86,7 +86,31 @@ func (p *Provider) writeAccessError(w http.ResponseWriter, r *http.Request, ar f
 	if errors.Is(err, fosite.ErrInvalidClient) && strings.HasPrefix(r.Header.Get("Authorization"), "Basic ") {
 		w.Header().Set("WWW-Authenticate", `Basic realm="`+p.cfg.Issuer+`"`)
 	}
-	p.oauth2.WriteAccessError(r.Context(), w, ar, err)
+	p.oauth2.WriteAccessError(r.Context(), w, ar, safeError(err))
+}
+
+// safeError returns err as fosite's error with a description clients may be sent: RFC 6749 §4.1.2.1
+// and §5.2 allow only %x20-21 / %x23-5B / %x5D-7E in error_description, and fosite copies request
+// values (scope, response_type, grant_type) into its hints.
+func safeError(err error) *fosite.RFC6749Error {
+	e := *fosite.ErrorToRFC6749Error(err)
+	e.DescriptionField = rfc6749Text(e.DescriptionField)
+	e.HintField = rfc6749Text(e.HintField)
+	return &e
+}
+
+func rfc6749Text(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '"':
+			return '\''
+		case r == '\\':
+			return '/'
+		case r >= 0x20 && r <= 0x7e:
+			return r
+		}
+		return '?'
+	}, s)
 }
 
 // Revoke serves RFC 7009 token revocation. Revoking a refresh token revokes its grant's access tokens
@@ -97,8 +121,11 @@ func (p *Provider) Revoke(w http.ResponseWriter, r *http.Request) {
 		p.oauth2.WriteRevocationResponse(ctx, w, errNoClientAuth)
 		return
 	}
-	err := p.oauth2.NewRevocationRequest(ctx, r)
-	p.oauth2.WriteRevocationResponse(ctx, w, err)
+	if err := p.oauth2.NewRevocationRequest(ctx, r); err != nil {
+		p.oauth2.WriteRevocationResponse(ctx, w, safeError(err))
+		return
+	}
+	p.oauth2.WriteRevocationResponse(ctx, w, nil)
 }
 
 // Introspect serves RFC 7662 token introspection for clients authenticated with HTTP Basic (the one
@@ -116,7 +143,7 @@ func (p *Provider) Introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		p.oauth2.WriteIntrospectionError(ctx, w, err)
+		p.oauth2.WriteIntrospectionError(ctx, w, safeError(err))
 		return
 	}
 	if sub := ir.GetAccessRequester().GetSession().GetSubject(); sub != "" && !p.userMaySignIn(ctx, sub) {

@@ -19,7 +19,11 @@ func (p *Provider) UserInfo(w http.ResponseWriter, r *http.Request) {
 		p.bearerChallenge(w, http.StatusUnauthorized, "", "")
 		return
 	}
-	_, ar, err := p.oauth2.IntrospectToken(ctx, token, fosite.AccessToken, NewSession())
+	use, ar, err := p.oauth2.IntrospectToken(ctx, token, fosite.AccessToken, NewSession())
+	if err == nil && use != fosite.AccessToken {
+		// fosite also finds refresh tokens; only an access token is a bearer credential here.
+		err = fosite.ErrInactiveToken
+	}
 	if err != nil {
 		p.bearerChallenge(w, http.StatusUnauthorized, "invalid_token", "The access token is missing, expired or revoked.")
 		return

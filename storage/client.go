@@ -55,6 +55,10 @@ func (c *Client) BeforeCreate(*gorm.DB) error {
 // endpoint auth method defaults to "none" for public clients and "client_secret_basic" otherwise, and
 // the ID token algorithm to RS256.
 func (c *Client) BeforeSave(*gorm.DB) error {
+	texts := append([]string{c.ID, c.Name}, c.RedirectURIs...)
+	if !allValidText(append(texts, c.PostLogoutRedirectURIs...)...) {
+		return fmt.Errorf("save client: %w", ErrInvalidText)
+	}
 	for _, l := range []*StringList{&c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.GrantTypes, &c.ResponseTypes, &c.Scopes, &c.Audience} {
 		if *l == nil {
 			*l = StringList{}
@@ -144,6 +148,9 @@ func (s *Store) CreateClient(ctx context.Context, c *Client) error {
 
 // GetClientByID returns the client with that ID, or ErrNotFound.
 func (s *Store) GetClientByID(ctx context.Context, id string) (*Client, error) {
+	if !validText(id) {
+		return nil, fmt.Errorf("get client: %w", ErrNotFound)
+	}
 	var c Client
 	if err := s.conn(ctx).Take(&c, "id = ?", id).Error; err != nil {
 		return nil, fmt.Errorf("get client: %w", dbError(err))
@@ -163,6 +170,9 @@ func (s *Store) ListClients(ctx context.Context) ([]Client, error) {
 // DeleteClient deletes the client; its tokens, refresh tokens and consents go with it (ON DELETE
 // CASCADE). It returns ErrNotFound when there is no such client.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	if !validText(id) {
+		return fmt.Errorf("delete client: %w", ErrNotFound)
+	}
 	res := s.conn(ctx).Delete(&Client{}, "id = ?", id)
 	if res.Error != nil {
 		return fmt.Errorf("delete client: %w", dbError(res.Error))

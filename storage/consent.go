@@ -39,6 +39,9 @@ func (c *Consent) BeforeSave(*gorm.DB) error {
 
 // GetConsent returns what the user has granted the client, or ErrNotFound.
 func (s *Store) GetConsent(ctx context.Context, userID uuid.UUID, clientID string) (*Consent, error) {
+	if !validText(clientID) {
+		return nil, fmt.Errorf("get consent: %w", ErrNotFound)
+	}
 	var c Consent
 	if err := s.conn(ctx).Take(&c, "user_id = ? AND client_id = ?", userID, clientID).Error; err != nil {
 		return nil, fmt.Errorf("get consent: %w", dbError(err))

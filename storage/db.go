@@ -39,11 +39,11 @@ func Open(ctx context.Context, rawURL string) (*gorm.DB, error) {
 		}
 		db, err := gorm.Open(postgres.New(postgres.Config{DSN: withUTC(u).String()}), cfg)
 		if err != nil {
-			return nil, fmt.Errorf("database %s: %w", redact(u), err)
+			return nil, fmt.Errorf("database %s: %s", redact(u), scrub(oneLine(err), u))
 		}
 		sqlDB, err := db.DB()
 		if err != nil {
-			return nil, fmt.Errorf("database %s: %w", redact(u), err)
+			return nil, fmt.Errorf("database %s: %s", redact(u), scrub(oneLine(err), u))
 		}
 		sqlDB.SetMaxOpenConns(20)
 		sqlDB.SetMaxIdleConns(20)
@@ -52,7 +52,7 @@ func Open(ctx context.Context, rawURL string) (*gorm.DB, error) {
 		defer cancel()
 		if err := sqlDB.PingContext(pingCtx); err != nil {
 			_ = sqlDB.Close()
-			return nil, fmt.Errorf("database %s is not reachable: %s", redact(u), firstLine(err))
+			return nil, fmt.Errorf("database %s is not reachable: %s", redact(u), scrub(oneLine(err), u))
 		}
 		return db, nil
 	case strings.HasPrefix(rawURL, "sqlite:"):
@@ -61,9 +61,11 @@ func Open(ctx context.Context, rawURL string) (*gorm.DB, error) {
 		if path == "" {
 			return nil, errors.New("database URL: sqlite: needs a file path, as in sqlite:./kangrow-dev.db")
 		}
+		// The file is created on first use, its directory never: a mistyped path must not leave
+		// directories behind, and says so instead.
 		if dir := filepath.Dir(path); dir != "." {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, fmt.Errorf("database %s: %w", rawURL, err)
+			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+				return nil, fmt.Errorf("database %s: directory %s does not exist", rawURL, dir)
 			}
 		}
 		// One connection: SQLite has a single writer, and a pool of one makes every transaction wait its
@@ -77,7 +79,7 @@ func Open(ctx context.Context, rawURL string) (*gorm.DB, error) {
 		dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 		db, err := gorm.Open(sqlite.Open(dsn), cfg)
 		if err != nil {
-			return nil, fmt.Errorf("database %s: %s", rawURL, firstLine(err))
+			return nil, fmt.Errorf("database %s: %s", rawURL, oneLine(err))
 		}
 		sqlDB, err := db.DB()
 		if err != nil {
@@ -86,7 +88,7 @@ func Open(ctx context.Context, rawURL string) (*gorm.DB, error) {
 		sqlDB.SetMaxOpenConns(1)
 		if err := sqlDB.PingContext(ctx); err != nil {
 			_ = sqlDB.Close()
-			return nil, fmt.Errorf("database %s: %s", rawURL, firstLine(err))
+			return nil, fmt.Errorf("database %s: %s", rawURL, oneLine(err))
 		}
 		return db, nil
 	case rawURL == "":
@@ -116,12 +118,43 @@ func withUTC(u *url.URL) *url.URL {
 	return &c
 }
 
-func redact(u *url.URL) string { return u.Redacted() }
-
-func firstLine(err error) string {
-	s := err.Error()
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
+// redact prints u without its secrets: the password of the user part and the password-like query
+// parameters libpq accepts (password, sslpassword).
+func redact(u *url.URL) string {
+	c := *u
+	q := c.Query()
+	for _, k := range secretParams {
+		if q.Has(k) {
+			q.Set(k, "xxxxx")
+		}
 	}
-	return s
+	c.RawQuery = q.Encode()
+	return c.Redacted()
+}
+
+var secretParams = []string{"password", "sslpassword"}
+
+// scrub removes u's secret values from a driver's message, which may quote the connection string.
+func scrub(msg string, u *url.URL) string {
+	var secrets []string
+	if pw, ok := u.User.Password(); ok {
+		secrets = append(secrets, pw, url.QueryEscape(pw), url.PathEscape(pw))
+	}
+	for _, k := range secretParams {
+		if v := u.Query().Get(k); v != "" {
+			secrets = append(secrets, v, url.QueryEscape(v))
+		}
+	}
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "xxxxx")
+		}
+	}
+	return msg
+}
+
+// oneLine is err's message with its lines joined: drivers put the cause on a second line
+// ("failed to connect to …:\n\tdial error: … connection refused").
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
 }

@@ -3,6 +3,8 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	gosqlite "github.com/glebarez/go-sqlite"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -18,7 +20,26 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrAlreadyExists: a unique key is taken (an email, a client ID, a linked identity).
 	ErrAlreadyExists = errors.New("already exists")
+	// ErrInvalidText: a value to store is not valid UTF-8 or holds a NUL byte, which PostgreSQL's text
+	// types cannot hold (SQLSTATE 22021).
+	ErrInvalidText = errors.New("text is not valid UTF-8 or contains a NUL byte")
 )
+
+// validText reports whether s can be stored in and compared with a text column on every store.
+// Lookups by an invalid key answer ErrNotFound up front: no row can hold such a key, and PostgreSQL
+// would fail the query instead.
+func validText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// allValidText reports whether every value is validText; models check their text before saving, so
+// both stores refuse what PostgreSQL cannot hold.
+func allValidText(values ...string) bool {
+	for _, v := range values {
+		if !validText(v) {
+			return false
+		}
+	}
+	return true
+}
 
 // dbError translates a database error into the Store's sentinels: a missing record into ErrNotFound, a
 // unique violation (PostgreSQL 23505, SQLite UNIQUE or PRIMARY KEY constraint) into ErrAlreadyExists.
@@ -31,8 +52,17 @@ func dbError(err error) error {
 		return ErrNotFound
 	case isUniqueViolation(err):
 		return fmt.Errorf("%w: %w", ErrAlreadyExists, err)
+	case isInvalidText(err):
+		return fmt.Errorf("%w: %w", ErrInvalidText, err)
 	}
 	return err
+}
+
+// isInvalidText: PostgreSQL refused bytes its encoding cannot hold (22021 character_not_in_repertoire,
+// 22P05 untranslatable_character).
+func isInvalidText(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "22021" || pgErr.Code == "22P05")
 }
 
 // fositeError translates err for fosite and prefixes it with op: a missing row (gorm's or ErrNotFound)

@@ -89,16 +89,19 @@ func (jwtAssertion) TableName() string { return "jwt_assertions" }
 
 // GetClient implements fosite.ClientManager. It returns fosite.ErrNotFound when there is no such client.
 func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
-	var c Client
-	if err := s.conn(ctx).Take(&c, "id = ?", id).Error; err != nil {
+	c, err := s.GetClientByID(ctx, id)
+	if err != nil {
 		return nil, fositeError("get client", err)
 	}
-	return &c, nil
+	return c, nil
 }
 
 // ClientAssertionJWTValid implements fosite.ClientManager: it returns fosite.ErrJTIKnown when the jti
 // was seen and has not expired yet, nil otherwise.
 func (s *Store) ClientAssertionJWTValid(ctx context.Context, jti string) error {
+	if !validText(jti) {
+		return nil // no such jti can have been stored
+	}
 	var n int64
 	err := s.conn(ctx).Model(&jwtAssertion{}).Where("jti = ? AND expires_at > ?", jti, dbTime(s.clock())).Count(&n).Error
 	if err != nil {

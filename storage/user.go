@@ -56,6 +56,9 @@ func (u *User) BeforeCreate(*gorm.DB) error {
 
 // BeforeSave stores times in UTC at the precision of their columns.
 func (u *User) BeforeSave(*gorm.DB) error {
+	if !allValidText(u.Email, deref(u.FirstName), deref(u.LastName), deref(u.AvatarURL), deref(u.LastIP)) {
+		return fmt.Errorf("save user: %w", ErrInvalidText)
+	}
 	normalizeSeconds(u.LastLogin, u.LastPasswordReset, u.ConfirmedAt, &u.CreatedAt, &u.UpdatedAt)
 	if u.ResetPasswordSentAt != nil {
 		*u.ResetPasswordSentAt = dbTime(*u.ResetPasswordSentAt)
@@ -118,6 +121,9 @@ func (s *Store) GetUser(ctx context.Context, id uuid.UUID) (*User, error) {
 
 // GetUserByEmail returns the user with that email, compared case-insensitively, or ErrNotFound.
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (*User, error) {
+	if !validText(email) {
+		return nil, fmt.Errorf("get user by email: %w", ErrNotFound)
+	}
 	var u User
 	// users.email is citext on PostgreSQL and COLLATE NOCASE on SQLite: "=" ignores case on both.
 	if err := s.conn(ctx).Take(&u, "email = ?", email).Error; err != nil {
@@ -290,6 +296,9 @@ func (s *Store) RemoveIdentity(ctx context.Context, userID uuid.UUID, provider s
 // GetUserByIdentity returns the user linked to the upstream identity (provider, subject), found through
 // the user_identities index, or ErrNotFound (also when that user is deleted).
 func (s *Store) GetUserByIdentity(ctx context.Context, provider, subject string) (*User, error) {
+	if !validText(provider) || !validText(subject) {
+		return nil, fmt.Errorf("get user by identity: %w", ErrNotFound)
+	}
 	var u User
 	err := s.conn(ctx).
 		Joins("JOIN user_identities ON user_identities.user_id = users.id").

@@ -466,6 +466,14 @@ func TestE2ECodeFlow(t *testing.T) {
 			t.Errorf("userinfo: %v", ui)
 		}
 
+		// A refresh token is no bearer credential, though fosite's introspection finds it.
+		if _, err := s.provider.UserInfo(ctx, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: tok.RefreshToken})); err == nil {
+			t.Error("userinfo accepted a refresh token as an access token")
+		}
+		if s.introspect(tok.RefreshToken)["active"] != true {
+			t.Error("the refresh token userinfo refused is not active: the check above proves nothing")
+		}
+
 		// userinfo by POST with the token in the body (RFC 6750 §2.2).
 		req, _ := http.NewRequest(http.MethodPost, s.issuer+"/userinfo", strings.NewReader("access_token="+url.QueryEscape(tok.AccessToken)))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *storage.Store) {
 		{"login sessions", testLoginSessions},
 		{"consents", testConsents},
 		{"signing keys", testSigningKeys},
+		{"invalid text", testInvalidText},
 		{"fosite/authorize code session", testAuthorizeCodeSession},
 		{"fosite/access token session", testAccessTokenSession},
 		{"fosite/refresh token session", testRefreshTokenSession},
