@@ -307,7 +307,7 @@ func check(t *testing.T, p probe, a answer) bool {
 		t.Errorf("%s\n  → %s\n  problems: %s", p, a, strings.Join(problems, "; "))
 		return false
 	}
-	return true
+	return checkDescriptions(t, p, a)
 }
 
 func excerpt(s string, n int) string {
@@ -609,9 +609,6 @@ func (r *robust) parameters(t *testing.T) {
 				probes = append(probes, p)
 			}
 			for _, v := range rawValues {
-				if _, err := url.QueryUnescape(v.v); err != nil && ps.path == "/login" && name == "flow" {
-					continue // held back until an undecodable flow gets the "link invalid" page, not a plain login page
-				}
 				probes = append(probes, ps.probe(name+" raw "+v.name, withParam(ps.base, name, v.v)))
 			}
 			// Specific values: the ones each parameter's parser must turn down.
@@ -990,11 +987,9 @@ func (r *robust) loginForm(t *testing.T) {
 		if len(v.v) > 60<<10 {
 			continue // over the body limit: the bodies group has it (413)
 		}
-		cases = append(cases, struct{ name, email, password string }{"password " + v.name, aliceEmail, v.v})
-		// Emails with NUL or invalid UTF-8 are held back until the form stops answering them with a 500.
-		if v.name != "NUL" && v.name != "invalid UTF-8" {
-			cases = append(cases, struct{ name, email, password string }{"email " + v.name, v.v, "wrong password"})
-		}
+		cases = append(cases,
+			struct{ name, email, password string }{"password " + v.name, aliceEmail, v.v},
+			struct{ name, email, password string }{"email " + v.name, v.v, "wrong password"})
 	}
 	cases = append(cases,
 		struct{ name, email, password string }{"email with spaces", "  " + aliceEmail + "  ", "wrong password"},
@@ -1535,4 +1530,144 @@ func (r *robust) storedDataIntact(t *testing.T) {
 	// alice signs in afresh with her password.
 	fresh := s.browser(t)
 	s.login(t, fresh, s.basic, authParams(s.basic, "openid"))
+}
+
+// TestRobustnessFindings keeps the cases of the sweep's findings H1–H6, each of which failed before its
+// fix: userinfo and refresh tokens, the login form with emails that are not text, error_description
+// characters, the 404 page under /static/, an undecodable flow on the login page, and authorization
+// requests too large to carry through the login page.
+func TestRobustnessFindings(t *testing.T) {
+	s := startSuite(t)
+	r := newRobust(t, s)
+
+	// H1: RFC 6750 / OIDC Core §5.3: userinfo takes an access token. A refresh token is not one.
+	t.Run("H1-userinfo-refuses-refresh-tokens", func(t *testing.T) {
+		for _, m := range []string{"GET", "POST"} {
+			r.run(t, []probe{{name: "Authorization Bearer refresh token", method: m, target: "/userinfo",
+				header: []string{"Authorization: Bearer " + r.refresh}, want4: true}})
+		}
+		// In the form body too (RFC 6750 §2.2).
+		r.run(t, []probe{{name: "access_token=refresh token", method: "POST", target: "/userinfo",
+			header: []string{formType}, body: url.Values{"access_token": {r.refresh}}.Encode(), want4: true}})
+	})
+
+	// H2: the login form with an email holding NUL or invalid UTF-8 (was a 500: PostgreSQL 22021).
+	t.Run("H2-login-email-NUL-and-invalid-UTF-8", func(t *testing.T) {
+		b := s.browser(t)
+		for _, email := range []string{"a\x00b", "\xff\xfe\xfd", aliceEmail + "\x00", "\xff" + aliceEmail} {
+			p := b.get(s.issuer + "/login")
+			csrf, _ := inputValue(p.body, "csrf_token")
+			p = b.postForm(s.issuer+"/login", url.Values{"csrf_token": {csrf}, "email": {email}, "password": {"wrong password"}}, nil)
+			if checkPage(t, fmt.Sprintf("login email %q", email), p, true) && p.status != http.StatusBadRequest && p.status != http.StatusUnauthorized {
+				t.Errorf("login email %q: %d, want 400 or 401 with the login page", email, p.status)
+			}
+		}
+	})
+
+	// H3: RFC 6749 §4.1.2.1 and §5.2: error_description MUST NOT include characters outside
+	// %x20-21 / %x23-5B / %x5D-7E; request values used to be echoed into it (CR, LF, NUL, invalid
+	// UTF-8, non-ASCII, backslash).
+	t.Run("H3-error_description-characters", func(t *testing.T) {
+		var probes []probe
+		for _, ps := range r.paramSets() {
+			for _, name := range ps.names {
+				for _, v := range badValues() {
+					probes = append(probes, ps.probeOK(name+"="+v.name, withParam(ps.base, name, url.QueryEscape(v.v)), true))
+				}
+				for _, v := range rawValues {
+					probes = append(probes, ps.probeOK(name+" raw "+v.name, withParam(ps.base, name, v.v), true))
+				}
+			}
+		}
+		for _, p := range probes {
+			a, err := s.send(p)
+			if err != nil {
+				t.Errorf("%s: no answer: %v", p, err)
+				continue
+			}
+			checkDescriptions(t, p, a)
+		}
+	})
+
+	// H4: a missing static file gets a 404 page with a message, like every other unknown path.
+	t.Run("H4-static-404-has-a-message", func(t *testing.T) {
+		var probes []probe
+		for _, target := range []string{
+			"/static/nonexistent.css",
+			"/static/",
+			"/static/../../../../etc/passwd",
+			"/static/%2e%2e/%2e%2e/etc/passwd",
+			"/static/..%2f..%2fgo.mod",
+			"/static/style.css%00",
+			"/static/" + strings.Repeat("a", 30<<10),
+		} {
+			probes = append(probes, probe{name: "static", method: "GET", target: target, want4: true})
+		}
+		r.run(t, probes)
+	})
+
+	// H5: a flow parameter that cannot be decoded is a bad flow ("link invalid"), not a plain login
+	// page that forgets the application.
+	t.Run("H5-login-undecodable-flow", func(t *testing.T) {
+		var probes []probe
+		for _, v := range []string{"%zz", "%", "%0", "abc%zz"} {
+			probes = append(probes, probe{name: "login flow " + v, method: "GET", target: "/login?flow=" + v, want4: true})
+		}
+		r.run(t, probes)
+	})
+
+	// H6: an authorization request too large to carry through the login page is refused at the
+	// authorization endpoint; the browser used to be sent to a /login URL the provider then refused
+	// ("link invalid or expired", or net/http's plain "431 Request Header Fields Too Large").
+	t.Run("H6-oversized-authorization-request", func(t *testing.T) {
+		for _, n := range []int{20 << 10, 25 << 10, 30 << 10, 40 << 10} {
+			b := s.browser(t)
+			req := authParams(s.basic, "openid")
+			req.Set("state", strings.Repeat("s", n))
+			p := b.authorize(req)
+			_, toClient := callbackTo(p, s.basic.Redirect)
+			flowTok, _ := inputValue(p.body, "flow")
+			switch {
+			case b.onLogin(p) && p.status == http.StatusOK && flowTok != "":
+				// carried through: the login page works
+			case p.url.Path == "/oauth2/authorize" && p.status >= 400 && p.status < 500:
+				checkPage(t, fmt.Sprintf("state of %d bytes", n), p, true) // refused up front, on our page
+			case toClient:
+				// refused back at the client
+			default:
+				t.Errorf("state of %d bytes: the provider sent the browser to a page it cannot serve: %s", n, p)
+			}
+		}
+	})
+}
+
+// checkDescriptions holds every error_description of a (Location query or fragment, form_post page,
+// JSON body) to RFC 6749's characters, and returns whether they held; check calls it for every answer.
+func checkDescriptions(t *testing.T, p probe, a answer) bool {
+	t.Helper()
+	var descs []string
+	if loc := a.header.Get("Location"); loc != "" {
+		if u, err := url.Parse(loc); err == nil {
+			frag, _ := url.ParseQuery(u.Fragment)
+			descs = append(descs, u.Query()["error_description"]...)
+			descs = append(descs, frag["error_description"]...)
+		}
+	}
+	if v, ok := inputValue(a.body, "error_description"); ok {
+		descs = append(descs, v)
+	}
+	var body map[string]any
+	if json.Unmarshal([]byte(a.body), &body) == nil {
+		if d := str(body["error_description"]); d != "" {
+			descs = append(descs, d)
+		}
+	}
+	ok := true
+	for _, d := range descs {
+		if strings.ContainsFunc(d, func(c rune) bool { return c < 0x20 || c > 0x7e || c == '"' || c == '\\' }) {
+			t.Errorf("%s\n  → %s\n  error_description %q has characters RFC 6749 §4.1.2.1/§5.2 forbid", p, a, excerpt(d, 200))
+			ok = false
+		}
+	}
+	return ok
 }

@@ -82,7 +82,7 @@ func (s *server) runAuthorize(c *gin.Context, r *http.Request, f *flowState) {
 			return
 		}
 		flow.Consent, flow.Session = "", ""
-		s.redirectFlow(c, "/login", flow)
+		s.toFlowPage(c, ar, "/login", flow)
 		return
 	}
 
@@ -115,7 +115,7 @@ func (s *server) runAuthorize(c *gin.Context, r *http.Request, f *flowState) {
 			return
 		}
 		flow.Consent, flow.Session = "", ""
-		s.redirectFlow(c, "/consent", flow)
+		s.toFlowPage(c, ar, "/consent", flow)
 		return
 	}
 
@@ -193,6 +193,26 @@ func covers(remembered []string, requested []string) bool {
 		}
 	}
 	return true
+}
+
+// toFlowPage sends the browser from the authorization endpoint to the login or consent page with the
+// flow token. A request whose flow token would be too long to come back (see flowFits) is refused here,
+// back to the client with invalid_request (RFC 6749 §4.1.2.1), rather than sending the browser to a
+// link the pages would refuse.
+func (s *server) toFlowPage(c *gin.Context, ar fosite.AuthorizeRequester, page string, f flowState) {
+	fits, err := s.flowFits(f)
+	if err != nil {
+		s.authorizeServerError(c, ar, err)
+		return
+	}
+	if !fits {
+		s.log.Info("authorization request refused", "request_id", c.GetString(requestIDKey), "error", "invalid_request",
+			"err", "flow token too large", "params_bytes", len(f.Params))
+		s.p.WriteAuthorizeError(c.Request.Context(), c.Writer, ar,
+			fosite.ErrInvalidRequest.WithHint("The authorization request is too large."))
+		return
+	}
+	s.redirectFlow(c, page, f)
 }
 
 // redirectFlow sends the browser to one of our pages (or back to resume) with the flow token.

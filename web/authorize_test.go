@@ -2,9 +2,11 @@ package web_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -360,3 +362,109 @@ func TestFormPostResponseMode(t *testing.T) {
 }
 
 var _ = storage.ErrNotFound
+
+// formPostInputRE reads the inputs of the provider's form_post page.
+var formPostInputRE = regexp.MustCompile(`name="([^"]+)" value="([^"]*)"`)
+
+// TestAuthorizeRequestTooLarge: a request whose flow token would be longer than the pages accept is
+// refused at the authorization endpoint, back to the client with invalid_request, state and iss; the
+// largest request that is sent on to the login page gets through login and consent to a code.
+func TestAuthorizeRequestTooLarge(t *testing.T) {
+	env := newTestEnv(t)
+	env.mustCreateUser("alice@example.test")
+	withState := func(n int, extra ...string) string {
+		q := url.Values{"state": {strings.Repeat("s", n)}}
+		for i := 0; i+1 < len(extra); i += 2 {
+			q.Set(extra[i], extra[i+1])
+		}
+		return authorizeURL(q)
+	}
+	toLogin := func(n int) bool {
+		rec := env.newBrowser().get(withState(n))
+		return rec.Code == http.StatusSeeOther && strings.HasPrefix(rec.Header().Get("Location"), "/login?flow=")
+	}
+	// The largest state that is sent on to the login page.
+	lo, hi := 1<<10, 40<<10
+	if !toLogin(lo) || toLogin(hi) {
+		t.Fatalf("a %d-byte state should reach the login page and a %d-byte one should not", lo, hi)
+	}
+	for hi-lo > 1 {
+		if mid := (lo + hi) / 2; toLogin(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	t.Logf("largest state sent to the login page: %d bytes", lo)
+
+	t.Run("largest request goes through login and consent", func(t *testing.T) {
+		b := env.newBrowser()
+		rec := b.get(withState(lo))
+		mustRedirectTo(t, rec, "/login?flow=")
+		page := b.get(rec.Header().Get("Location"))
+		mustStatus(t, page, http.StatusOK)
+		rec = b.follow(b.submit(page, "/login", url.Values{"email": {"alice@example.test"}, "password": {testPassword}}))
+		mustStatus(t, rec, http.StatusOK) // the consent page
+		mustContain(t, rec, "Approve")
+		rec = b.follow(b.submit(rec, "/consent", url.Values{"action": {"approve"}}))
+		if q := mustRedirectTo(t, rec, appRedirect+"?"); q.Get("code") == "" || q.Get("state") != strings.Repeat("s", lo) {
+			t.Fatalf("callback without code or state: error %q", q.Get("error"))
+		}
+	})
+
+	signedIn := env.newBrowser()
+	signedIn.signIn("alice@example.test")
+	tests := []struct {
+		name string
+		b    *browser
+		do   func(b *browser) *httptest.ResponseRecorder
+		mode string // where the error comes back: query, fragment or form_post
+	}{
+		{"one byte more", env.newBrowser(), func(b *browser) *httptest.ResponseRecorder { return b.get(withState(hi)) }, "query"},
+		{"40 KB state", env.newBrowser(), func(b *browser) *httptest.ResponseRecorder { return b.get(withState(40 << 10)) }, "query"},
+		{"signed in, on the way to consent", signedIn, func(b *browser) *httptest.ResponseRecorder {
+			return b.get(withState(hi, "prompt", "consent"))
+		}, "query"},
+		{"by POST", env.newBrowser(), func(b *browser) *httptest.ResponseRecorder {
+			u, _ := url.Parse(withState(hi))
+			return b.do(http.MethodPost, "/oauth2/authorize", u.Query(), header{"Sec-Fetch-Site": "cross-site", "Origin": "https://app.example.test"})
+		}, "query"},
+		{"fragment response mode", env.newBrowser(), func(b *browser) *httptest.ResponseRecorder {
+			return b.get(withState(hi, "response_mode", "fragment"))
+		}, "fragment"},
+		{"form_post response mode", env.newBrowser(), func(b *browser) *httptest.ResponseRecorder {
+			return b.get(withState(hi, "response_mode", "form_post"))
+		}, "form_post"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := tc.do(tc.b)
+			var q url.Values
+			switch tc.mode {
+			case "form_post":
+				mustStatus(t, rec, http.StatusOK)
+				mustContain(t, rec, `action="`+appRedirect+`"`)
+				q = url.Values{}
+				for _, m := range formPostInputRE.FindAllStringSubmatch(rec.Body.String(), -1) {
+					q.Set(m[1], html.UnescapeString(m[2]))
+				}
+			case "fragment":
+				mustStatus(t, rec, http.StatusSeeOther)
+				loc := rec.Header().Get("Location")
+				before, frag, _ := strings.Cut(loc, "#")
+				if before != appRedirect {
+					t.Fatalf("Location %.100q, want the client's redirect URI", loc)
+				}
+				q, _ = url.ParseQuery(frag)
+			default:
+				q = mustRedirectTo(t, rec, appRedirect+"?")
+			}
+			if q.Get("error") != "invalid_request" || q.Get("iss") != testIssuer || !strings.HasPrefix(q.Get("state"), "sss") {
+				t.Fatalf("error %q, iss %q, state %.20q…; want invalid_request with state and iss", q.Get("error"), q.Get("iss"), q.Get("state"))
+			}
+			if d := q.Get("error_description"); !strings.Contains(d, "too large") {
+				t.Errorf("error_description %q does not say the request is too large", d)
+			}
+		})
+	}
+}

@@ -172,6 +172,13 @@ var testDatabases = []struct {
 // newTestEnvOn migrates the empty database db and builds the engine over it.
 func newTestEnvOn(t *testing.T, db *gorm.DB) *testEnv {
 	t.Helper()
+	return newTestEnvWrapped(t, db, nil)
+}
+
+// newTestEnvWrapped is newTestEnvOn with the pages' store wrapped by wrap (when not nil), so a test can
+// watch or change what the pages ask of storage.
+func newTestEnvWrapped(t *testing.T, db *gorm.DB, wrap func(web.Store) web.Store) *testEnv {
+	t.Helper()
 	ctx := context.Background()
 	if err := migrations.Up(ctx, db); err != nil {
 		t.Fatalf("migrate: %v", err)
@@ -183,9 +190,13 @@ func newTestEnvOn(t *testing.T, db *gorm.DB) *testEnv {
 	if err != nil {
 		t.Fatalf("provider: %v", err)
 	}
+	var pages web.Store = env.store
+	if wrap != nil {
+		pages = wrap(env.store)
+	}
 	h, err := web.New(web.Deps{
 		Provider: p,
-		Store:    env.store,
+		Store:    pages,
 		Secret:   []byte(testSecretBytes),
 		Issuer:   testIssuer,
 		Logger:   slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -22,8 +24,13 @@ const maxEmailLen = 254
 
 // loginPage serves GET /login[?flow=T]: the sign-in form. A flow's login_hint pre-fills the email.
 func (s *server) loginPage(c *gin.Context) {
+	tok, err := queryFlow(c.Request.URL.RawQuery)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	data := pageData{Title: "Sign in", CSRF: s.csrfToken(c)}
-	if tok := c.Query("flow"); tok != "" {
+	if tok != "" {
 		f, err := s.openFlow(tok)
 		if err != nil {
 			s.fail(c, err)
@@ -31,12 +38,39 @@ func (s *server) loginPage(c *gin.Context) {
 		}
 		params, _ := f.values()
 		data.Flow = tok
-		if hint := params.Get("login_hint"); len(hint) <= maxEmailLen {
+		if hint := params.Get("login_hint"); lookupable(hint) {
 			data.Email = hint
 		}
 		data.Client = s.clientName(c.Request.Context(), params)
 	}
 	s.render(c, http.StatusOK, "login", data)
+}
+
+// queryFlow returns the flow parameter of a raw query, "" when there is none. A flow parameter that
+// cannot be decoded is a bad flow: url.Values (and gin's c.Query) silently drop such a pair, which
+// would turn a broken sign-in link into a plain login page that has forgotten the application.
+func queryFlow(rawQuery string) (string, error) {
+	for rawQuery != "" {
+		var pair string
+		pair, rawQuery, _ = strings.Cut(rawQuery, "&")
+		k, v, _ := strings.Cut(pair, "=")
+		if key, err := url.QueryUnescape(k); err != nil || key != "flow" {
+			continue
+		}
+		tok, err := url.QueryUnescape(v)
+		if err != nil {
+			return "", errBadFlow.wrap(err)
+		}
+		return tok, nil
+	}
+	return "", nil
+}
+
+// lookupable reports whether email may be an account's email at all: at most maxEmailLen bytes of
+// valid UTF-8 without control characters. Anything else is an unknown email, without a lookup: it
+// cannot have been stored, and PostgreSQL refuses NUL and invalid UTF-8 in a query with an error.
+func lookupable(email string) bool {
+	return len(email) <= maxEmailLen && utf8.ValidString(email) && !strings.ContainsFunc(email, unicode.IsControl)
 }
 
 // login serves POST /login: check the password, start a fresh login session, and go back to the
@@ -64,8 +98,8 @@ func (s *server) login(c *gin.Context) {
 		s.render(c, http.StatusBadRequest, "login", data)
 		return
 	}
-	if len(email) > maxEmailLen {
-		data.Email = ""
+	if !lookupable(email) {
+		data.Email = "" // not shown back: too long, or not text
 	}
 
 	user, err := s.checkPassword(ctx, email, pw)
@@ -104,12 +138,14 @@ func (s *server) login(c *gin.Context) {
 }
 
 // checkPassword returns the user whose email and password these are, or nil. Every way of failing
-// costs one password verification, so timing does not tell an unknown email from a wrong password.
+// costs one password verification, so timing does not tell an unknown email from a wrong password; an
+// email that cannot be looked up (see lookupable) or that the store does not find (ErrNotFound) is
+// an unknown email.
 // A hash made with weaker parameters (bcrypt, older argon2id) is replaced after a successful check.
 // Errors are the store's.
 func (s *server) checkPassword(ctx context.Context, email, pw string) (*storage.User, error) {
 	var user *storage.User
-	if len(email) <= maxEmailLen {
+	if lookupable(email) {
 		u, err := s.store.GetUserByEmail(ctx, email)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):

@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/kangrow/auth/storage"
+	"github.com/kangrow/auth/web"
 )
 
 // TestLoginSuccess runs on SQLite and PostgreSQL: the email lookup ignores case on both.
@@ -219,5 +221,125 @@ func TestSessionOfBannedUser(t *testing.T) {
 	}
 	if _, _, err := env.store.GetLoginSession(context.Background(), token); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("login session of a banned user not deleted: %v", err)
+	}
+}
+
+// emailWatch is a web.Store that records every email the pages look up.
+type emailWatch struct {
+	web.Store
+	mu     sync.Mutex
+	emails []string
+}
+
+func (w *emailWatch) GetUserByEmail(ctx context.Context, email string) (*storage.User, error) {
+	w.mu.Lock()
+	w.emails = append(w.emails, email)
+	w.mu.Unlock()
+	return w.Store.GetUserByEmail(ctx, email)
+}
+
+// TestLoginEmailNotText: an email that is not text (NUL, invalid UTF-8, control characters) is an
+// unknown email: one dummy password check, 401, the same page as an unknown email that is not shown
+// back (as one over 254 bytes), and no lookup, which PostgreSQL would answer with an encoding error.
+// Runs on SQLite and PostgreSQL.
+func TestLoginEmailNotText(t *testing.T) {
+	for _, db := range testDatabases {
+		t.Run(db.name, func(t *testing.T) {
+			watch := &emailWatch{}
+			env := newTestEnvWrapped(t, db.open(t), func(s web.Store) web.Store { watch.Store = s; return watch })
+			env.mustCreateUser("alice@example.test")
+			b := env.newBrowser()
+			page := b.get("/login")
+			attempt := func(email string) (int, string) {
+				rec := b.submit(page, "/login", url.Values{"email": {email}, "password": {testPassword}})
+				if _, ok := b.cookies["kangrow_session"]; ok {
+					t.Fatalf("%q got a login session", email)
+				}
+				return rec.Code, rec.Body.String()
+			}
+			// The reference: an unknown email that the form does not show back.
+			wantCode, wantBody := attempt(strings.Repeat("a", 250) + "@example.test")
+			if wantCode != http.StatusUnauthorized || !strings.Contains(wantBody, "Incorrect email or password.") {
+				t.Fatalf("overlong email: %d\n%s", wantCode, wantBody)
+			}
+			tests := []struct{ name, email string }{
+				{"NUL", "a\x00b"},
+				{"invalid UTF-8", "\xff\xfe\xfd"},
+				{"known email and NUL", "alice@example.test\x00"},
+				{"invalid byte and known email", "\xffalice@example.test"},
+				{"known email cut inside a rune", "alice@example.test\xc3"},
+				{"tab inside", "alice@exa\tmple.test"},
+				{"LF inside", "alice@example.test\nBcc: x@example.test"},
+				{"DEL", "alice@example.test\x7f"},
+				{"C1 control inside", "alice\u0085@example.test"},
+			}
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					code, body := attempt(tc.email)
+					if code != wantCode || body != wantBody {
+						t.Errorf("answer differs from an unknown email's: %d\n%s", code, body)
+					}
+				})
+			}
+			watch.mu.Lock()
+			defer watch.mu.Unlock()
+			if len(watch.emails) != 0 {
+				t.Errorf("emails that are not text were looked up: %q", watch.emails)
+			}
+		})
+	}
+}
+
+// TestLoginPageFlowParameter: the login page's flow parameter as the browser sends it. One that cannot
+// be decoded is a bad flow (the "link invalid" page), not a plain login page that forgets the
+// application; other undecodable parameters are ignored.
+func TestLoginPageFlowParameter(t *testing.T) {
+	env := newTestEnv(t)
+	loc := env.newBrowser().get(authorizeURL(nil)).Header().Get("Location")
+	u, err := url.Parse(loc)
+	if err != nil || u.Query().Get("flow") == "" {
+		t.Fatalf("authorize sent the browser to %q", loc)
+	}
+	flow := u.Query().Get("flow")
+	const withFlow, noFlow, badFlow = "flow", "no flow", "bad flow"
+	tests := []struct {
+		name, query, want string
+	}{
+		{"no query", "", noFlow},
+		{"empty flow", "flow=", noFlow},
+		{"bare flow key", "flow", noFlow},
+		{"flow %zz", "flow=%zz", badFlow},
+		{"flow %", "flow=%", badFlow},
+		{"flow %0", "flow=%0", badFlow},
+		{"flow abc%zz", "flow=abc%zz", badFlow},
+		{"flow after another parameter", "x=1&flow=%zz", badFlow},
+		{"flow key percent-encoded", "fl%6Fw=%zz", badFlow},
+		{"flow with a semicolon", "flow=a;b", badFlow},
+		{"garbage flow", "flow=garbage", badFlow},
+		{"undecodable key", "%zz=1", noFlow},
+		{"undecodable other value", "other=%zz", noFlow},
+		{"valid flow", "flow=" + url.QueryEscape(flow), withFlow},
+		{"valid flow and an undecodable parameter", "flow=" + url.QueryEscape(flow) + "&x=%zz", withFlow},
+		{"valid flow, then an undecodable one", "flow=" + url.QueryEscape(flow) + "&flow=%zz", withFlow},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			target := "/login"
+			if tc.query != "" {
+				target += "?" + tc.query
+			}
+			rec := env.newBrowser().get(target)
+			switch tc.want {
+			case badFlow:
+				mustStatus(t, rec, http.StatusBadRequest)
+				mustContain(t, rec, "This sign-in link is invalid or has expired.")
+			case noFlow, withFlow:
+				mustStatus(t, rec, http.StatusOK)
+				mustContain(t, rec, `autocomplete="current-password"`)
+				if got := hiddenFields(rec.Body.String()).Get("flow"); (got != "") != (tc.want == withFlow) {
+					t.Errorf("flow field %q, want %s", got, tc.want)
+				}
+			}
+		})
 	}
 }

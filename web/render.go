@@ -70,16 +70,18 @@ func (s *server) render(c *gin.Context, status int, page string, data pageData) 
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
 
-// serveStatic serves the embedded files under static/, with no directory listings.
-func serveStatic(c *gin.Context) {
+// serveStatic serves the embedded files under static/, with no directory listings. Anything else
+// under /static/ (a missing file, the directory itself, a path that climbs out) gets the same 404 page
+// as every unknown path.
+func (s *server) serveStatic(c *gin.Context) {
 	name := path.Clean("static/" + c.Param("file"))
 	if !strings.HasPrefix(name, "static/") {
-		c.Status(http.StatusNotFound)
+		s.notFound(c)
 		return
 	}
 	b, err := fs.ReadFile(assets, name)
 	if err != nil {
-		c.Status(http.StatusNotFound)
+		s.notFound(c)
 		return
 	}
 	ctype := mime.TypeByExtension(path.Ext(name))

@@ -65,8 +65,8 @@ func (s *server) routes() (*gin.Engine, error) {
 	pages.GET("/logout", s.logoutPage)
 	pages.POST("/logout", s.logout)
 
-	r.GET("/static/*file", serveStatic)
-	r.HEAD("/static/*file", serveStatic)
+	r.GET("/static/*file", s.serveStatic)
+	r.HEAD("/static/*file", s.serveStatic)
 	return r, nil
 }
 

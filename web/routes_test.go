@@ -266,3 +266,48 @@ func TestIssuerPath(t *testing.T) {
 		}
 	}
 }
+
+// TestStaticNotFound: whatever is not an embedded file under /static/ gets the 404 page every unknown
+// path gets (HTML, a message, the security headers), not an empty 404; a file that exists is served.
+func TestStaticNotFound(t *testing.T) {
+	env := newTestEnv(t)
+	tests := []struct {
+		name, method, path string
+	}{
+		{"missing file", "GET", "/static/nonexistent.css"},
+		{"the directory", "GET", "/static/"},
+		{"traversal", "GET", "/static/../../../../etc/passwd"},
+		{"traversal to a template", "GET", "/static/../templates/login.html"},
+		{"encoded traversal", "GET", "/static/%2e%2e/%2e%2e/go.mod"},
+		{"encoded slash", "GET", "/static/..%2f..%2fgo.mod"},
+		{"NUL after a real file", "GET", "/static/style.css%00"},
+		{"a subdirectory that does not exist", "GET", "/static/css/style.css"},
+		{"long name", "GET", "/static/" + strings.Repeat("a", 30<<10)},
+		{"missing file by HEAD", "HEAD", "/static/nonexistent.css"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := env.newBrowser().do(tc.method, tc.path, nil, nil)
+			mustStatus(t, rec, http.StatusNotFound)
+			h := rec.Header()
+			if ct := h.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+				t.Errorf("Content-Type = %q, want the HTML 404 page", ct)
+			}
+			if tc.method == "GET" {
+				mustContain(t, rec, "Page not found")
+				mustContain(t, rec, "There is no page at this address.")
+			}
+			if !strings.HasPrefix(h.Get("Content-Security-Policy"), "default-src 'none'") || h.Get("X-Frame-Options") != "DENY" ||
+				h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Cache-Control") != "no-store" {
+				t.Errorf("404 without the security headers: %v", h)
+			}
+		})
+	}
+	for _, method := range []string{"GET", "HEAD"} {
+		rec := env.newBrowser().do(method, "/static/style.css", nil, nil)
+		mustStatus(t, rec, http.StatusOK)
+		if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/css") {
+			t.Errorf("%s /static/style.css: Content-Type %q", method, ct)
+		}
+	}
+}

@@ -97,6 +97,19 @@ func (s *server) newFlow(params url.Values) flowState {
 // sealFlow signs f, keeping its expiry: a flow does not grow longer as the user moves through pages.
 func (s *server) sealFlow(f flowState) (string, error) { return signToken(s.flowKey, f) }
 
+// flowFits reports whether f's token stays within maxFlowTokenLen through the whole flow: sealed with
+// the largest values the login and consent pages add (a consent decision, two login session IDs), so a
+// flow that starts never grows into a token openFlow refuses.
+func (s *server) flowFits(f flowState) (bool, error) {
+	const sessionID = "00000000-0000-0000-0000-000000000000" // a users_tokens ID (UUID) as the pages store it
+	f.Consent, f.Session, f.Login = consentApproved, sessionID, sessionID
+	tok, err := s.sealFlow(f)
+	if err != nil {
+		return false, err
+	}
+	return len(tok) <= maxFlowTokenLen, nil
+}
+
 // openFlow verifies a flow token; invalid or expired tokens are errBadFlow.
 func (s *server) openFlow(tok string) (flowState, error) {
 	var f flowState

@@ -156,6 +156,9 @@ func (a *app) clientsCmd() *cobra.Command {
 		Short: "Show one client as JSON",
 		Args:  exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkClientKey(args[0]); err != nil {
+				return err
+			}
 			return a.withStore(cmd.Context(), func(ctx context.Context, s *storage.Store) error {
 				c, err := s.GetClientByID(ctx, args[0])
 				if err != nil {
@@ -171,6 +174,9 @@ func (a *app) clientsCmd() *cobra.Command {
 		Short: "Delete a client and every token issued to it",
 		Args:  exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkClientKey(args[0]); err != nil {
+				return err
+			}
 			return a.withStore(cmd.Context(), func(ctx context.Context, s *storage.Store) error {
 				if err := s.DeleteClient(ctx, args[0]); err != nil {
 					return clientErr("delete", args[0], err)
@@ -180,6 +186,15 @@ func (a *app) clientsCmd() *cobra.Command {
 		},
 	}
 	return group("clients", "Register, list, show and delete OAuth clients", create, list, get, del)
+}
+
+// checkClientKey refuses, before the database is opened, an ID no client can have (see checkText):
+// such a client is not found.
+func checkClientKey(id string) error {
+	if err := checkText("ID", id); err != nil {
+		return fmt.Errorf("client %q not found: %w", id, err)
+	}
+	return nil
 }
 
 func clientErr(op, id string, err error) error {
@@ -197,6 +212,9 @@ func (in clientInput) client() (*storage.Client, string, error) {
 		if err := checkClientID(id); err != nil {
 			return nil, "", err
 		}
+	}
+	if err := checkText("--name", in.name); err != nil {
+		return nil, "", err
 	}
 	name := strings.TrimSpace(in.name)
 	if name == "" {
@@ -312,12 +330,18 @@ func checkClientID(id string) error {
 	return nil
 }
 
-// checkRedirectURIs follows RFC 6749 §3.1.2 (absolute, no fragment) and RFC 8252 (native apps): https
-// for web apps, http only on the loopback interface, and private-use schemes such as
-// com.example.app:/callback. Schemes that run code or read files in a browser are refused.
+// checkRedirectURIs follows RFC 3986 §2 (printable US-ASCII), RFC 6749 §3.1.2 (absolute, no
+// fragment) and RFC 8252 (native apps): https for web apps, http only on the loopback interface, and
+// private-use schemes such as com.example.app:/callback. Schemes that run code or read files in a
+// browser are refused.
 func checkRedirectURIs(flag string, uris []string) ([]string, error) {
 	out := []string{}
 	for _, raw := range uris {
+		if i := strings.IndexFunc(raw, func(r rune) bool { return r < 0x21 || r > 0x7e }); i >= 0 {
+			// RFC 3986 §2: a URI is printable US-ASCII; anything else is percent-encoded. A space
+			// usually means two URIs were pasted into one flag.
+			return nil, fmt.Errorf("%s: %q must be printable US-ASCII without spaces (RFC 3986 §2; percent-encode other characters)", flag, raw)
+		}
 		u, err := url.Parse(raw)
 		switch {
 		case err != nil || u.Scheme == "":

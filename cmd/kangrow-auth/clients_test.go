@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -206,6 +207,28 @@ func TestClientsCreateValidation(t *testing.T) {
 		{"id with space", join(base, cb, []string{"--id", "my app"}), []string{"--id", "printable"}},
 		{"id with control character", join(base, cb, []string{"--id", "a\x01"}), []string{"--id", "printable"}},
 		{"bad scope", join(base, cb, []string{"--scope", `openid "x"`}), []string{"--scope"}},
+		// RFC 3986 §2: a URI is printable US-ASCII.
+		{"redirect URI with a space", join(base, []string{"--redirect-uri", "https://app.example/c b"}), []string{"--redirect-uri", "printable US-ASCII"}},
+		{"two redirect URIs in one flag", join(base, []string{"--redirect-uri", "https://app.example/cb https://app.example/cb2"}),
+			[]string{"--redirect-uri", "without spaces"}},
+		{"redirect URI with a tab", join(base, []string{"--redirect-uri", "https://app.example/cb\t"}), []string{"--redirect-uri", "printable US-ASCII"}},
+		{"redirect URI with NUL", join(base, []string{"--redirect-uri", "https://app.example/cb\x00"}), []string{"--redirect-uri", "printable US-ASCII"}},
+		{"redirect URI with DEL", join(base, []string{"--redirect-uri", "https://app.example/cb\x7f"}), []string{"--redirect-uri", "printable US-ASCII"}},
+		{"redirect URI with non-ASCII", join(base, []string{"--redirect-uri", "https://app.example/café"}), []string{"--redirect-uri", "percent-encode"}},
+		{"redirect URI with an IDN host", join(base, []string{"--redirect-uri", "https://bücher.example/cb"}), []string{"--redirect-uri", "printable US-ASCII"}},
+		{"redirect URI with invalid UTF-8", join(base, []string{"--redirect-uri", "https://app.example/\xff"}), []string{"--redirect-uri", `\xff`}},
+		{"second redirect URI bad", join(base, cb, []string{"--redirect-uri", "https://app.example/c b"}), []string{"--redirect-uri"}},
+		{"post-logout URI with a space", join(base, cb, []string{"--post-logout-redirect-uri", "https://app.example/o ut"}),
+			[]string{"--post-logout-redirect-uri", "printable US-ASCII"}},
+		{"post-logout URI with invalid UTF-8", join(base, cb, []string{"--post-logout-redirect-uri", "https://app.example/\xfe"}),
+			[]string{"--post-logout-redirect-uri", "printable US-ASCII"}},
+		// Names are text: valid UTF-8 without control characters.
+		{"name invalid UTF-8", join([]string{"clients", "create", "--name", "\xff\xfe"}, cb), []string{"--name", "not valid UTF-8"}},
+		{"name with NUL", join([]string{"clients", "create", "--name", "A\x00pp"}, cb), []string{"--name", "control characters", "U+0000"}},
+		{"name with LF", join([]string{"clients", "create", "--name", "App\nX"}, cb), []string{"--name", "control characters", "U+000A"}},
+		{"name with a trailing LF", join([]string{"clients", "create", "--name", "App\n"}, cb), []string{"--name", "U+000A"}},
+		{"name with a tab", join([]string{"clients", "create", "--name", "A\tpp"}, cb), []string{"--name", "U+0009"}},
+		{"id invalid UTF-8", join(base, cb, []string{"--id", "\xff\xfe"}), []string{"--id", "printable"}},
 		{"unknown flag", join(base, cb, []string{"--foo"}), []string{"unknown flag: --foo"}},
 		{"positional argument", join(base, cb, []string{"extra"}), []string{`unknown command "extra"`}},
 	}
@@ -216,6 +239,15 @@ func TestClientsCreateValidation(t *testing.T) {
 				t.Errorf("error %q shows the secret", msg)
 			}
 		})
+	}
+	// A client ID that is not text is not found, without opening the database.
+	for _, id := range []string{"\xff\xfe", "a\x00b", "a\nb", "a\tb"} {
+		for _, cmd := range []string{"get", "delete"} {
+			mustFailOneLine(t, e, []string{"clients", cmd, id}, "not found", "ID")
+		}
+	}
+	if _, err := os.Stat(strings.TrimPrefix(e["KANGROW_DATABASE_URL"], "sqlite:")); err == nil {
+		t.Error("a refused command created the database")
 	}
 	mustFail(t, e, []string{"clients"}, "clients needs a command", "create, list, get, delete")
 	mustFail(t, e, []string{"clients", "get"}, "clients get needs ID")

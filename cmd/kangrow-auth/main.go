@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 )
@@ -136,8 +138,52 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 	}
 }
 
-// oneLine turns an error into a single line for the terminal: errors from deep down (drivers, cobra's
-// suggestions) sometimes carry newlines.
+// checkText refuses a value that is not plain text: invalid UTF-8 (PostgreSQL refuses it in text
+// columns and queries; SQLite would store it as it is) or a control character (NUL, tab, CR, LF, DEL,
+// C1), which no name, email or ID we store may contain. name is the flag or argument, as in "--name".
+func checkText(name, value string) error {
+	if !utf8.ValidString(value) {
+		return fmt.Errorf("%s: not valid UTF-8", name)
+	}
+	if i := strings.IndexFunc(value, unicode.IsControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(value[i:])
+		return fmt.Errorf("%s: must not contain control characters (found %U)", name, r)
+	}
+	return nil
+}
+
+// Limits of an error line: a word longer than maxWordLen bytes (a pasted token, a 100 KB argument) is
+// cut to its first keepWordLen bytes and its length, so the line stays short and still says which
+// value it was about; a line that is still longer than maxLineLen is cut too.
+const (
+	maxWordLen  = 120
+	keepWordLen = 60
+	maxLineLen  = 2000
+)
+
+// oneLine turns an error into a single, short line for the terminal: errors from deep down (drivers,
+// cobra's suggestions) sometimes carry newlines, and errors that quote an argument can be as long as
+// the argument.
 func oneLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
+	words := strings.Fields(err.Error())
+	for i, w := range words {
+		if len(w) > maxWordLen {
+			words[i] = shorten(w, keepWordLen)
+		}
+	}
+	line := strings.Join(words, " ")
+	if len(line) > maxLineLen {
+		line = shorten(line, maxLineLen/2)
+	}
+	return line
+}
+
+// shorten cuts s to at most n bytes, without splitting a UTF-8 sequence, and says how long s was:
+// "aaaa…(1048576 bytes)".
+func shorten(s string, n int) string {
+	cut := n
+	for cut > 0 && cut < len(s) && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("…(%d bytes)", len(s))
 }

@@ -58,9 +58,66 @@ func TestHelpAndVersion(t *testing.T) {
 
 func TestOneLine(t *testing.T) {
 	t.Parallel()
-	err := errors.New("unknown command \"serv\" for \"kangrow-auth\"\n\nDid you mean this?\n\tserve\n")
-	if got, want := oneLine(err), `unknown command "serv" for "kangrow-auth" Did you mean this? serve`; got != want {
-		t.Errorf("oneLine = %q, want %q", got, want)
+	long := strings.Repeat("a", 1<<20)
+	tests := []struct {
+		name, err, want string
+	}{
+		{"newlines and tabs collapse", "unknown command \"serv\" for \"kangrow-auth\"\n\nDid you mean this?\n\tserve\n",
+			`unknown command "serv" for "kangrow-auth" Did you mean this? serve`},
+		{"a word of 120 bytes is kept", "x " + strings.Repeat("b", 120) + " y", "x " + strings.Repeat("b", 120) + " y"},
+		{"a word of 121 bytes is cut", "x " + strings.Repeat("b", 121) + " y", "x " + strings.Repeat("b", 60) + "…(121 bytes) y"},
+		{"a 1 MB argument", `unknown command "` + long + `" for "kangrow-auth"`,
+			`unknown command "` + strings.Repeat("a", 59) + `…(1048578 bytes) for "kangrow-auth"`},
+		{"a 100 KB flag value", "--steps: invalid value " + long[:100<<10],
+			"--steps: invalid value " + strings.Repeat("a", 60) + "…(102400 bytes)"},
+		{"no cut inside a UTF-8 sequence", strings.Repeat("a", 59) + strings.Repeat("é", 100),
+			strings.Repeat("a", 59) + "…(259 bytes)"},
+		{"invalid UTF-8 is cut by bytes", strings.Repeat("\xff", 200), strings.Repeat("\xff", 60) + "…(200 bytes)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := oneLine(errors.New(tc.err)); got != tc.want {
+				t.Errorf("oneLine = %q, want %q", excerpt(got, 300), excerpt(tc.want, 300))
+			}
+		})
+	}
+	t.Run("many short words stay one short line", func(t *testing.T) {
+		got := oneLine(errors.New(strings.Repeat("ab ", 50<<10)))
+		if len(got) > maxLineLen || strings.ContainsAny(got, "\n\r\t") || !strings.HasSuffix(got, "…(153599 bytes)") {
+			t.Errorf("oneLine = %q (%d bytes)", excerpt(got, 100), len(got))
+		}
+	})
+}
+
+func TestCheckText(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, value, want string // want "" for accepted
+	}{
+		{"plain", "Ada Lovelace", ""},
+		{"empty", "", ""},
+		{"non-ASCII", "Ünïcödé 名前 🔑", ""},
+		{"leading and trailing spaces", "  Ada  ", ""},
+		{"invalid UTF-8", "\xff\xfe", "--name: not valid UTF-8"},
+		{"cut inside a rune", "Ad\xc3", "--name: not valid UTF-8"},
+		{"NUL", "a\x00b", "--name: must not contain control characters (found U+0000)"},
+		{"tab", "a\tb", "--name: must not contain control characters (found U+0009)"},
+		{"LF", "a\nb", "--name: must not contain control characters (found U+000A)"},
+		{"CR", "a\rb", "--name: must not contain control characters (found U+000D)"},
+		{"escape", "\x1b[31mred", "--name: must not contain control characters (found U+001B)"},
+		{"DEL", "a\x7f", "--name: must not contain control characters (found U+007F)"},
+		{"C1 control", "a\u0085b", "--name: must not contain control characters (found U+0085)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkText("--name", tc.value)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("checkText(%q) = %v, want accepted", tc.value, err)
+			case tc.want != "" && (err == nil || err.Error() != tc.want):
+				t.Errorf("checkText(%q) = %v, want %q", tc.value, err, tc.want)
+			}
+		})
 	}
 }
 

@@ -611,3 +611,105 @@ func TestRobustnessConcurrentUsersCreate(t *testing.T) {
 		}
 	})
 }
+
+// C1: a long argument is not echoed whole: the error line stays short (it was 1–3 MB for a 1 MB
+// argument; on Linux an argument can be 128 KiB).
+func TestRobustnessFindingLongArgumentsAreNotEchoed(t *testing.T) {
+	t.Parallel()
+	e := migratedSQLite(t)
+	good := env{
+		"KANGROW_DATABASE_URL": "sqlite:" + t.TempDir() + "/never-created.db",
+		"KANGROW_SECRET":       strings.Repeat("s", 32),
+		"KANGROW_ADDR":         "127.0.0.1:0",
+	}
+	for _, arg := range []string{mb, mb[:100<<10]} {
+		for _, c := range []struct {
+			env  env
+			args []string
+		}{
+			{e, []string{arg}},
+			{e, []string{"users", arg}},
+			{e, []string{"migrate", "down", "--steps", arg}},
+			{e, []string{"migrate", "status", "--config", "/" + arg}},
+			{env{"KANGROW_DATABASE_URL": arg + "://u:p@h/db"}, []string{"clients", "list"}},
+			{env{"KANGROW_DATABASE_URL": "postgres://u:p@" + arg + "/db"}, []string{"clients", "list"}},
+			{good.with("KANGROW_ISSUER", "https://id.example/"+arg+"?q"), []string{"serve"}},
+			{good.with("KANGROW_ADDR", arg+":80"), []string{"serve"}},
+		} {
+			line := mustFailClean(t, c.env, c.args)
+			if len(line) > 4<<10 {
+				t.Errorf("kangrow-auth %s: a %d-byte error line for a %d-byte argument", describeArgs(c.args), len(line), len(arg))
+			}
+		}
+	}
+}
+
+// C2: docs/cli.md: "Database URLs are never echoed in errors with their password" — also when the
+// password is a query parameter, as libpq and pgx accept it.
+func TestRobustnessFindingPasswordInTheQueryIsNotEchoed(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{
+		"postgres://127.0.0.1:1/db?password=" + robustPassword + "&connect_timeout=2",
+		"postgres://u@127.0.0.1:1/db?connect_timeout=2&password=" + robustPassword,
+		"postgresql://127.0.0.1:1/db?sslmode=disable&password=" + robustPassword + "&connect_timeout=2",
+	} {
+		for _, cmd := range [][]string{{"migrate", "status"}, {"clients", "list"}} {
+			mustFailClean(t, env{"KANGROW_DATABASE_URL": u}, cmd, "database") // lineProblems flags the password
+		}
+		mustFailClean(t, env{"KANGROW_DATABASE_URL": u, "KANGROW_SECRET": strings.Repeat("s", 32), "KANGROW_ADDR": "127.0.0.1:0"}, []string{"serve"}, "database")
+	}
+}
+
+// C3: a redirect URI must be a URI: no spaces (two URIs pasted into one flag), no invalid UTF-8.
+func TestRobustnessFindingRedirectURIsAreURIs(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, e env) {
+		mustRun(t, e, "migrate", "up")
+		for _, uri := range []string{
+			"https://app.example/c b",
+			"https://app.example/cb https://app.example/cb2",
+			"https://app.example/\xff",
+			"https://app.example/cb\t",
+		} {
+			for _, flag := range []string{"--redirect-uri", "--post-logout-redirect-uri"} {
+				args := []string{"clients", "create", "--name", "x", "--redirect-uri", "https://app.example/cb", flag, uri}
+				mustFailClean(t, e, args, flag)
+			}
+		}
+		if clients := mustDecode[[]map[string]any](t, mustRun(t, e, "clients", "list")); len(clients) != 0 {
+			t.Errorf("%d clients stored with bad redirect URIs", len(clients))
+		}
+	})
+}
+
+// C4: invalid UTF-8 in an argument: lookups say "not found" (they showed PostgreSQL's raw SQLSTATE
+// 22021), values to store are refused by name (they were a raw SQL error on PostgreSQL, stored as is on
+// SQLite).
+func TestRobustnessFindingInvalidUTF8Arguments(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, e env) {
+		mustRun(t, e, "migrate", "up")
+		for _, v := range []string{"\xff\xfe", "k\xffpt@example.test"} {
+			for _, cmd := range []string{"get", "ban", "unban", "block", "unblock", "delete"} {
+				line := mustFailClean(t, e, []string{"users", cmd, v}, "not found")
+				mustNotBeRawSQL(t, "users "+cmd, line)
+			}
+			for _, cmd := range []string{"get", "delete"} {
+				line := mustFailClean(t, e, []string{"clients", cmd, v}, "not found")
+				mustNotBeRawSQL(t, "clients "+cmd, line)
+			}
+		}
+		for _, flag := range []string{"--first-name", "--last-name"} {
+			line := mustFailClean(t, e, []string{"users", "create", "--email", "names@example.test", "--password", "long enough", flag, "\xff\xfe"}, flag)
+			mustNotBeRawSQL(t, "users create "+flag, line)
+		}
+		line := mustFailClean(t, e, []string{"clients", "create", "--name", "\xff\xfe", "--redirect-uri", "https://app.example/cb"}, "--name")
+		mustNotBeRawSQL(t, "clients create --name", line)
+		if users := mustDecode[[]map[string]any](t, mustRun(t, e, "users", "list")); len(users) != 0 {
+			t.Errorf("%d users stored with invalid UTF-8 names", len(users))
+		}
+		if clients := mustDecode[[]map[string]any](t, mustRun(t, e, "clients", "list")); len(clients) != 0 {
+			t.Errorf("%d clients stored with an invalid UTF-8 name", len(clients))
+		}
+	})
+}

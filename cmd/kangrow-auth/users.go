@@ -118,6 +118,9 @@ func (a *app) usersCmd() *cobra.Command {
 		Short: "Show one user as JSON",
 		Args:  exactArgs("ID_OR_EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkUserKey(args[0]); err != nil {
+				return err
+			}
 			return a.withStore(cmd.Context(), func(ctx context.Context, s *storage.Store) error {
 				u, err := findUser(ctx, s, args[0])
 				if err != nil {
@@ -146,6 +149,9 @@ func (a *app) userUpdateCmd(name, short string, revoke bool, change func(*storag
 		Short: short,
 		Args:  exactArgs("ID_OR_EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkUserKey(args[0]); err != nil {
+				return err
+			}
 			return a.withStore(cmd.Context(), func(ctx context.Context, s *storage.Store) error {
 				u, err := findUser(ctx, s, args[0])
 				if err != nil {
@@ -167,6 +173,9 @@ func (a *app) userDeleteCmd() *cobra.Command {
 		Short: "Delete a user with their login sessions, tokens and consents",
 		Args:  exactArgs("ID_OR_EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkUserKey(args[0]); err != nil {
+				return err
+			}
 			return a.withStore(cmd.Context(), func(ctx context.Context, s *storage.Store) error {
 				u, err := findUser(ctx, s, args[0])
 				if err != nil {
@@ -206,6 +215,15 @@ func updateUser(ctx context.Context, s *storage.Store, id uuid.UUID, revoke bool
 		return nil, err
 	}
 	return u, nil
+}
+
+// checkUserKey refuses, before the database is opened, an ID_OR_EMAIL no user can have (see
+// checkText): such a user is not found.
+func checkUserKey(idOrEmail string) error {
+	if err := checkText("ID_OR_EMAIL", idOrEmail); err != nil {
+		return fmt.Errorf("user %q not found: %w", idOrEmail, err)
+	}
+	return nil
 }
 
 // findUser looks a user up by UUID or, failing that, by email address.
@@ -259,6 +277,9 @@ func (in userInput) user(cmd *cobra.Command, now func() time.Time) (*storage.Use
 		if !cmd.Flags().Changed(name.flag) {
 			continue
 		}
+		if err := checkText("--"+name.flag, name.val); err != nil {
+			return nil, err
+		}
 		v := strings.TrimSpace(name.val)
 		if len(v) > 255 {
 			return nil, fmt.Errorf("--%s: at most 255 bytes", name.flag)
@@ -273,6 +294,9 @@ func (in userInput) user(cmd *cobra.Command, now func() time.Time) (*storage.Use
 func checkEmail(s string) (string, error) {
 	if s == "" {
 		return "", errors.New("--email: required")
+	}
+	if err := checkText("--email", s); err != nil {
+		return "", err
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Name != "" || a.Address != s || !strings.Contains(s, "@") {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -111,6 +112,17 @@ func TestUsersCreateValidation(t *testing.T) {
 		{"short password", []string{"--email", "ada@example.test", "--password", "seven77"}, []string{"--password", "at least 8"}},
 		{"long password", []string{"--email", "ada@example.test", "--password", strings.Repeat("p", password.MaxLength+1)},
 			[]string{"--password", "at most"}},
+		{"email invalid UTF-8", []string{"--email", "k\xffpt@example.test", "--password", "12345678"}, []string{"--email", "not valid UTF-8"}},
+		{"email with NUL", []string{"--email", "ada\x00@example.test", "--password", "12345678"}, []string{"--email", "U+0000"}},
+		{"email with CRLF", []string{"--email", "ada@example.test\r\nBcc: x@example.test", "--password", "12345678"}, []string{"--email", "U+000D"}},
+		{"first name invalid UTF-8", []string{"--email", "ada@example.test", "--password", "12345678", "--first-name", "\xff\xfe"},
+			[]string{"--first-name", "not valid UTF-8"}},
+		{"first name with a tab", []string{"--email", "ada@example.test", "--password", "12345678", "--first-name", "A\tda"},
+			[]string{"--first-name", "U+0009"}},
+		{"last name with NUL", []string{"--email", "ada@example.test", "--password", "12345678", "--last-name", "Love\x00lace"},
+			[]string{"--last-name", "U+0000"}},
+		{"last name with LF", []string{"--email", "ada@example.test", "--password", "12345678", "--last-name", "Lovelace\n"},
+			[]string{"--last-name", "U+000A"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,6 +131,15 @@ func TestUsersCreateValidation(t *testing.T) {
 				t.Errorf("error %q shows the password", msg)
 			}
 		})
+	}
+	// An ID_OR_EMAIL that is not text is not found, without opening the database.
+	for _, v := range []string{"\xff\xfe", "k\xffpt@example.test", "ada@example.test\x00", "ada@example.test\n", "a\tb"} {
+		for _, cmd := range []string{"get", "ban", "unban", "block", "unblock", "delete"} {
+			mustFailOneLine(t, e, []string{"users", cmd, v}, "not found", "ID_OR_EMAIL")
+		}
+	}
+	if _, err := os.Stat(strings.TrimPrefix(e["KANGROW_DATABASE_URL"], "sqlite:")); err == nil {
+		t.Error("a refused command created the database")
 	}
 	mustFail(t, e, []string{"users"}, "users needs a command")
 	mustFail(t, e, []string{"users", "get"}, "users get needs ID_OR_EMAIL")
