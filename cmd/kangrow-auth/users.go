@@ -118,14 +118,7 @@ func (a *app) usersCmd() *cobra.Command {
 		Short: "Show one user as JSON",
 		Args:  exactArgs("ID_OR_EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkUserKey(args[0]); err != nil {
-				return err
-			}
-			return a.withStore(cmd.Context(), func(ctx context.Context, s *storage.Store) error {
-				u, err := findUser(ctx, s, args[0])
-				if err != nil {
-					return err
-				}
+			return a.withUser(cmd.Context(), args[0], func(ctx context.Context, s *storage.Store, u *storage.User) error {
 				return writeJSON(a.stdout, toUserJSON(u))
 			})
 		},
@@ -149,19 +142,12 @@ func (a *app) userUpdateCmd(name, short string, revoke bool, change func(*storag
 		Short: short,
 		Args:  exactArgs("ID_OR_EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkUserKey(args[0]); err != nil {
-				return err
-			}
-			return a.withStore(cmd.Context(), func(ctx context.Context, s *storage.Store) error {
-				u, err := findUser(ctx, s, args[0])
-				if err != nil {
-					return err
-				}
-				u, err = updateUser(ctx, s, u.ID, revoke, change)
+			return a.withUser(cmd.Context(), args[0], func(ctx context.Context, s *storage.Store, u *storage.User) error {
+				updated, err := updateUser(ctx, s, u.ID, revoke, change)
 				if err != nil {
 					return fmt.Errorf("%s user %s: %w", name, args[0], err)
 				}
-				return writeJSON(a.stdout, toUserJSON(u))
+				return writeJSON(a.stdout, toUserJSON(updated))
 			})
 		},
 	}
@@ -173,14 +159,7 @@ func (a *app) userDeleteCmd() *cobra.Command {
 		Short: "Delete a user with their login sessions, tokens and consents",
 		Args:  exactArgs("ID_OR_EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkUserKey(args[0]); err != nil {
-				return err
-			}
-			return a.withStore(cmd.Context(), func(ctx context.Context, s *storage.Store) error {
-				u, err := findUser(ctx, s, args[0])
-				if err != nil {
-					return err
-				}
+			return a.withUser(cmd.Context(), args[0], func(ctx context.Context, s *storage.Store, u *storage.User) error {
 				if err := s.DeleteUser(ctx, u.ID); err != nil {
 					return fmt.Errorf("delete user %s: %w", args[0], err)
 				}
@@ -306,4 +285,19 @@ func checkEmail(s string) (string, error) {
 		return "", errors.New("--email: at most 255 bytes")
 	}
 	return s, nil
+}
+
+// withUser runs fn on a migrated database with the user that ID_OR_EMAIL names; the key is checked
+// before the database is opened.
+func (a *app) withUser(ctx context.Context, key string, fn func(context.Context, *storage.Store, *storage.User) error) error {
+	if err := checkUserKey(key); err != nil {
+		return err
+	}
+	return a.withStore(ctx, func(ctx context.Context, s *storage.Store) error {
+		u, err := findUser(ctx, s, key)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, s, u)
+	})
 }
