@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v3"
@@ -146,16 +147,56 @@ func (s *Store) CreateClient(ctx context.Context, c *Client) error {
 	return nil
 }
 
-// GetClientByID returns the client with that ID, or ErrNotFound.
+// GetClientByID returns the client with that ID, or ErrNotFound. Under WithClientMemo it reads each
+// client once per context and returns copies.
 func (s *Store) GetClientByID(ctx context.Context, id string) (*Client, error) {
 	if !validText(id) {
 		return nil, fmt.Errorf("get client: %w", ErrNotFound)
+	}
+	memo, _ := ctx.Value(clientMemoKey{}).(*clientMemo)
+	if c, ok := memo.get(id); ok {
+		return c, nil
 	}
 	var c Client
 	if err := s.conn(ctx).Take(&c, "id = ?", id).Error; err != nil {
 		return nil, fmt.Errorf("get client: %w", dbError(err))
 	}
+	memo.put(&c)
 	return &c, nil
+}
+
+// WithClientMemo returns a context in which GetClientByID (and fosite's GetClient) read each client
+// from the database once: one request loads the same client up to five times (client authentication,
+// then every stored request fosite rebuilds, then the pages). Meant for the length of one request,
+// so a client changed meanwhile is seen by the next request.
+func WithClientMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, clientMemoKey{}, &clientMemo{clients: map[string]Client{}})
+}
+
+type clientMemoKey struct{}
+
+type clientMemo struct {
+	mu      sync.Mutex
+	clients map[string]Client
+}
+
+func (m *clientMemo) get(id string) (*Client, bool) {
+	if m == nil {
+		return nil, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.clients[id]
+	return &c, ok
+}
+
+func (m *clientMemo) put(c *Client) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.clients[c.ID] = *c
 }
 
 // ListClients returns every client, oldest first (ordered by created_at, id).

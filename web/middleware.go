@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/kangrow/auth/provider"
+	"github.com/kangrow/auth/storage"
 )
 
 const requestIDKey = "request_id"
@@ -30,6 +31,8 @@ func requestID(c *gin.Context) {
 	}
 	c.Set(requestIDKey, id)
 	c.Header("X-Request-Id", id)
+	// Each request reads a client from the database once, however often fosite and the pages ask.
+	c.Request = c.Request.WithContext(storage.WithClientMemo(c.Request.Context()))
 	c.Next()
 }
 
