@@ -211,7 +211,12 @@ func (p *Provider) Authorize(ctx context.Context, w http.ResponseWriter, ar fosi
 		ar.GrantAudience(a)
 	}
 	session := p.newUserSession(ar, g)
-	resp, err := p.oauth2.NewAuthorizeResponse(ctx, ar, session)
+	// The code, PKCE and OpenID Connect sessions are written together or not at all.
+	var resp fosite.AuthorizeResponder
+	err := p.inTransaction(ctx, func(ctx context.Context) (err error) {
+		resp, err = p.oauth2.NewAuthorizeResponse(ctx, ar, session)
+		return err
+	})
 	if err != nil {
 		p.WriteAuthorizeError(ctx, w, ar, err)
 		return err

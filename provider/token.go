@@ -121,7 +121,10 @@ func (p *Provider) Revoke(w http.ResponseWriter, r *http.Request) {
 		p.oauth2.WriteRevocationResponse(ctx, w, errNoClientAuth)
 		return
 	}
-	if err := p.oauth2.NewRevocationRequest(ctx, r); err != nil {
+	// fosite revokes the access and refresh tokens of a grant one by one and opens no transaction:
+	// one here makes revocation all or nothing.
+	err := p.inTransaction(ctx, func(ctx context.Context) error { return p.oauth2.NewRevocationRequest(ctx, r) })
+	if err != nil {
 		p.oauth2.WriteRevocationResponse(ctx, w, safeError(err))
 		return
 	}
@@ -176,4 +179,18 @@ func (p *Provider) userMaySignIn(ctx context.Context, subject string) bool {
 	}
 	u, err := p.store.GetUser(ctx, id)
 	return err == nil && u.CanSignIn()
+}
+
+// inTransaction runs fn in one storage transaction, committed when fn succeeds. For fosite paths that
+// write several rows without a transaction of their own.
+func (p *Provider) inTransaction(ctx context.Context, fn func(context.Context) error) error {
+	txCtx, err := p.store.BeginTX(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(txCtx); err != nil {
+		_ = p.store.Rollback(txCtx)
+		return err
+	}
+	return p.store.Commit(txCtx)
 }
