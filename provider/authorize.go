@@ -235,9 +235,6 @@ func (p *Provider) newUserSession(ar fosite.AuthorizeRequester, g Grant) *Sessio
 	s := NewSession()
 	sub := g.User.ID.String()
 	s.Subject = sub
-	s.ClientID = ar.GetClient().GetID()
-	s.LoginSessionID = g.LoginSessionID
-	s.GrantedScopes = append([]string(nil), ar.GetGrantedScopes()...)
 
 	c := s.Claims
 	c.Subject = sub

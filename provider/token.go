@@ -34,8 +34,7 @@ func (p *Provider) Token(w http.ResponseWriter, r *http.Request) {
 	if sub := ar.GetSession().GetSubject(); sub != "" && !p.userMaySignIn(ctx, sub) {
 		// A user banned, blocked or deleted since the grant (perhaps by another application sharing
 		// the users table) loses it here, not only when the command line revokes it.
-		_ = p.store.RevokeRefreshToken(ctx, ar.GetID())
-		_ = p.store.RevokeAccessToken(ctx, ar.GetID())
+		p.revokeGrant(ctx, ar.GetID())
 		p.writeAccessError(w, r, ar, fosite.ErrInvalidGrant.WithHint("The user of this grant can no longer sign in."))
 		return
 	}
@@ -47,17 +46,13 @@ func (p *Provider) Token(w http.ResponseWriter, r *http.Request) {
 				ar.GrantScope(s)
 			}
 		}
-		if s, ok := ar.GetSession().(*Session); ok {
-			s.ClientID = ar.GetClient().GetID()
-		}
 	}
 	resp, err := p.oauth2.NewAccessResponse(ctx, ar)
 	if err != nil {
 		if errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
 			// The code was redeemed by a request that raced this one: a second use all the same, so what
 			// the first redemption issued is revoked (RFC 6749 §4.1.2, RFC 9700 §4.5).
-			_ = p.store.RevokeAccessToken(ctx, ar.GetID())
-			_ = p.store.RevokeRefreshToken(ctx, ar.GetID())
+			p.revokeGrant(ctx, ar.GetID())
 		}
 		p.writeAccessError(w, r, ar, grantError(err))
 		return
@@ -168,6 +163,13 @@ func noClientAuth(r *http.Request) bool {
 		return false // fosite reports the malformed body
 	}
 	return r.PostForm.Get("client_id") == ""
+}
+
+// revokeGrant revokes every access and refresh token of the grant requestID, as far as it goes: the
+// caller answers invalid_grant either way, and what is left expires.
+func (p *Provider) revokeGrant(ctx context.Context, requestID string) {
+	_ = p.store.RevokeAccessToken(ctx, requestID)
+	_ = p.store.RevokeRefreshToken(ctx, requestID)
 }
 
 // userMaySignIn reports whether the user with this subject exists and is neither banned, blocked nor
